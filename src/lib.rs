@@ -1,0 +1,27 @@
+//! wsgi-tutor teaches how a Python web application is served by running the architecture
+//! it teaches.
+//!
+//! - [`web_server`] is the mini nginx: it reads an nginx-syntax configuration, answers
+//!   static files itself and passes everything else upstream (`proxy_pass`).
+//! - [`wsgi_server`] is the mini gunicorn: an arbiter that speaks HTTP, builds the PEP 3333
+//!   environ and hands each request to a prefork Python worker process.
+//! - [`trace`] is the contract between those servers and the tutor: one JSON line per hop.
+//! - [`cli`] is the command line; `main.rs` only parses it and calls [`run`].
+
+pub mod cli;
+pub mod trace;
+pub mod web_server;
+pub mod wsgi_server;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+
+/// Run one subcommand to completion; errors are printed here, in the style of the tool.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::WebServer(args)) => web_server::main(args),
+        Some(Command::WsgiServer(args)) => wsgi_server::main(args),
+        None => web_server::main_default(),
+    }
+}
