@@ -32,12 +32,21 @@ pub struct WebServerArgs {
     /// Write one JSON line per hop event to standard output (the tutor reads these).
     #[arg(long)]
     pub trace_json: bool,
+    /// Take `reload` and `stop` commands, one per line, from standard input; end of input
+    /// stops the server (how the tutor controls it on every platform).
+    #[arg(long)]
+    pub control_stdin: bool,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct WsgiServerArgs {
     /// The socket to bind, HOST:PORT.
-    #[arg(short = 'b', long = "bind", value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    #[arg(
+        short = 'b',
+        long = "bind",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8000"
+    )]
     pub bind: String,
     /// The number of worker processes.
     #[arg(short = 'w', long = "workers", value_name = "N", default_value_t = 1)]

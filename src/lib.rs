@@ -9,6 +9,7 @@
 //! - [`cli`] is the command line; `main.rs` only parses it and calls [`run`].
 
 pub mod cli;
+pub mod lab;
 pub mod trace;
 pub mod web_server;
 pub mod wsgi_server;

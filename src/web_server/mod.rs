@@ -1,13 +1,129 @@
-//! The mini nginx (work in progress).
+//! The web server: a mini nginx.
+//!
+//! It reads a real nginx-syntax configuration ([`config`]), and for each request chooses a
+//! `server` and a `location` ([`location`]), then either answers from disk
+//! ([`static_files`], [`autoindex`]) or passes the request upstream ([`proxy`],
+//! [`upstream`]) — to the WSGI server, in the architecture the tutor teaches. [`handler`]
+//! is that chain of steps; [`listener`] accepts connections, reloads and shuts down;
+//! [`log`] writes nginx-style access and error logs; [`uri`] decodes and normalises the
+//! URI before anything looks at it.
 
+pub mod autoindex;
+pub mod config;
+pub mod handler;
+pub mod listener;
+pub mod location;
+pub mod log;
+pub mod proxy;
+pub mod responses;
+pub mod static_files;
+pub mod upstream;
+pub mod uri;
+pub mod variables;
+
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::WebServerArgs;
+use tokio::sync::mpsc;
 
-pub fn main(_args: WebServerArgs) -> ExitCode {
-    ExitCode::FAILURE
+use crate::cli::WebServerArgs;
+use crate::trace::{Process, TraceSink};
+use listener::{Control, WebServer};
+
+/// `wsgi-tutor web-server -c CONF [-t] [--trace-json] [--control-stdin]`.
+pub fn main(args: WebServerArgs) -> ExitCode {
+    if args.test {
+        return test_config(&args.config);
+    }
+    let trace = if args.trace_json {
+        TraceSink::to_stdout(Process::WebServer)
+    } else {
+        TraceSink::disabled()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("wsgi-tutor: [emerg] cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let server = match WebServer::load(args.config.clone(), trace) {
+            Ok(server) => server,
+            Err(err) => {
+                eprintln!("wsgi-tutor: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let (tx, rx) = mpsc::channel::<Control>(8);
+        listener::watch_signals(tx.clone());
+        if args.control_stdin {
+            listener::watch_stdin(tx.clone());
+        }
+        match server.run(rx).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("wsgi-tutor: [emerg] {err}");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
 
+/// `-t`: check the configuration the way `nginx -t` does, and say so.
+fn test_config(path: &Path) -> ExitCode {
+    let mut logs = log::LogFiles::new(false);
+    match config::load(path, &mut logs) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("wsgi-tutor: {warning}");
+            }
+            eprintln!(
+                "wsgi-tutor: the configuration file {} syntax is ok",
+                path.display()
+            );
+            eprintln!(
+                "wsgi-tutor: configuration file {} test is successful",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("wsgi-tutor: {err}");
+            eprintln!(
+                "wsgi-tutor: configuration file {} test failed",
+                path.display()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `wsgi-tutor` with no subcommand, until the tutor lands: the web server on the lab's
+/// default configuration.
 pub fn main_default() -> ExitCode {
-    ExitCode::FAILURE
+    let lab = match crate::lab::Lab::prepare(None) {
+        Ok(lab) => lab,
+        Err(err) => {
+            eprintln!("wsgi-tutor: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = lab.path().join("nginx.conf");
+    eprintln!("wsgi-tutor: lab folder {}", lab.path().display());
+    eprintln!(
+        "wsgi-tutor: web server on http://127.0.0.1:8080/ — open http://127.0.0.1:8080/static/ in your browser"
+    );
+    eprintln!(
+        "wsgi-tutor: everything else is passed to a WSGI server on 127.0.0.1:8000 (502 until one runs there)"
+    );
+    main(WebServerArgs {
+        config,
+        test: false,
+        trace_json: false,
+        control_stdin: false,
+    })
 }

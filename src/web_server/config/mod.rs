@@ -1,0 +1,206 @@
+//! The web server's configuration: a subset of nginx's, read from real nginx syntax.
+//!
+//! `syntax` turns text into a tree of directives (with `include` expanded), `build` checks
+//! each directive against the context it appears in and produces the [`Config`] the request
+//! path reads. Settings are inherited the way nginx inherits them: `http` → `server` →
+//! `location` → nested `location`, where list directives (`add_header`,
+//! `proxy_set_header`) are inherited only by levels that define none of their own.
+
+mod build;
+pub mod mime;
+pub mod syntax;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use build::build;
+
+use super::log::{AccessLog, ErrorLog, LogFiles};
+use super::upstream::Upstream;
+use super::variables::Template;
+
+/// A configuration error, worded like nginx's: `[emerg] message in file:line`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("[emerg] {message}{}", location.as_ref().map(|(file, line)| format!(" in {}:{line}", file.display())).unwrap_or_default())]
+pub struct ConfigError {
+    pub message: String,
+    pub location: Option<(PathBuf, usize)>,
+}
+
+impl ConfigError {
+    pub fn new(message: impl Into<String>, file: &Path, line: usize) -> Self {
+        Self {
+            message: message.into(),
+            location: Some((file.to_path_buf(), line)),
+        }
+    }
+
+    pub fn bare(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            location: None,
+        }
+    }
+}
+
+/// Read, check and build a configuration file.
+pub fn load(path: &Path, logs: &mut LogFiles) -> Result<Config, ConfigError> {
+    let tree = syntax::parse_file(path)?;
+    build(tree, path, logs)
+}
+
+/// Everything the running web server needs to answer requests.
+pub struct Config {
+    pub file: PathBuf,
+    pub servers: Vec<Arc<Server>>,
+    pub error_log: Arc<ErrorLog>,
+    pub client_header_timeout: Duration,
+    /// `[warn]` lines produced while reading (directives that are accepted but do nothing).
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Every address some server listens on, as written in the configuration.
+    pub fn listen_specs(&self) -> Vec<Listen> {
+        let mut out: Vec<Listen> = Vec::new();
+        for server in &self.servers {
+            for listen in &server.listen {
+                if !out.iter().any(|l| l.spec == listen.spec) {
+                    out.push(listen.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// The address as written (`127.0.0.1:8080`); listeners are matched across reloads by it.
+    pub spec: String,
+    pub addr: SocketAddr,
+    pub default_server: bool,
+}
+
+pub struct Server {
+    pub listen: Vec<Listen>,
+    pub names: Vec<String>,
+    /// Settings of the server level, used when no location matches.
+    pub conf: Arc<LocConf>,
+    pub locations: Vec<Location>,
+    pub keepalive_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modifier {
+    /// `location /static` — longest prefix wins.
+    Prefix,
+    /// `location = /` — only this exact URI.
+    Exact,
+    /// `location ^~ /static/` — a prefix that stops the regex search.
+    PrefixNoRegex,
+    /// `location ~ \.php$`.
+    Regex,
+    /// `location ~* \.(png|jpg)$`.
+    RegexCaseless,
+}
+
+impl Modifier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Modifier::Prefix => "",
+            Modifier::Exact => "=",
+            Modifier::PrefixNoRegex => "^~",
+            Modifier::Regex => "~",
+            Modifier::RegexCaseless => "~*",
+        }
+    }
+}
+
+pub struct Location {
+    pub modifier: Modifier,
+    pub pattern: String,
+    pub regex: Option<regex::bytes::Regex>,
+    pub conf: Arc<LocConf>,
+    pub children: Vec<Location>,
+}
+
+/// Where files come from: `root` appends the whole URI, `alias` replaces the location's prefix.
+#[derive(Debug, Clone)]
+pub enum DocRoot {
+    Root(PathBuf),
+    /// `prefix` is the location that declared the alias; in a regex location the alias
+    /// names the file itself.
+    Alias {
+        dir: PathBuf,
+        prefix: String,
+        regex: bool,
+    },
+}
+
+#[derive(Clone)]
+pub struct Return {
+    pub code: u16,
+    pub text: Option<Template>,
+}
+
+#[derive(Clone)]
+pub struct ProxyPass {
+    pub upstream: Arc<Upstream>,
+    /// The URI part of `proxy_pass http://host:port/uri`; None forwards the client's URI as is.
+    pub uri: Option<String>,
+    /// `$proxy_host`: the host (and port, unless 80) as written in `proxy_pass`.
+    pub proxy_host: String,
+    /// The location holding `proxy_pass`, which its URI part replaces.
+    pub location_prefix: String,
+    /// The `proxy_pass` argument as written, for logs and the tutor.
+    pub display: String,
+}
+
+#[derive(Clone)]
+pub struct AddHeader {
+    pub name: hyper::header::HeaderName,
+    pub value: Template,
+    pub always: bool,
+}
+
+#[derive(Clone)]
+pub struct ErrorPage {
+    pub uri: String,
+    /// `error_page 404 =200 /x` answers with another status.
+    pub status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpVersion {
+    Http10,
+    Http11,
+}
+
+/// The settings that apply to one location, with everything inherited already merged in.
+#[derive(Clone)]
+pub struct LocConf {
+    /// The location as written (`/static`, `= /`), or empty at the server level.
+    pub name: String,
+    pub doc_root: DocRoot,
+    pub index: Vec<String>,
+    pub autoindex: bool,
+    pub ret: Option<Return>,
+    pub proxy: Option<ProxyPass>,
+    pub proxy_set_header: Arc<Vec<(String, Template)>>,
+    pub proxy_http_version: HttpVersion,
+    pub proxy_connect_timeout: Duration,
+    pub proxy_read_timeout: Duration,
+    /// 0 means no limit.
+    pub client_max_body_size: u64,
+    pub add_header: Arc<Vec<AddHeader>>,
+    pub disable_symlinks: bool,
+    pub types: Arc<mime::Types>,
+    pub default_type: String,
+    pub access_log: Arc<Vec<AccessLog>>,
+    pub error_page: Arc<HashMap<u16, ErrorPage>>,
+    pub server_tokens: bool,
+}

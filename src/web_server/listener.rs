@@ -1,0 +1,351 @@
+//! Listening sockets, the accept loop, reload and shutdown.
+//!
+//! Each `listen` address gets an accept loop; each connection is served by hyper with
+//! nginx's timeouts. The configuration is an atomically swapped snapshot: a reload builds
+//! a new one and swaps it in only if it is valid, binding listeners that are new and closing
+//! ones that are gone; requests already running finish with the configuration they began
+//! with. Shutdown stops accepting, lets in-flight requests finish (up to a bound), then
+//! returns.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::config::{self, Config, ConfigError, Listen};
+use super::handler::{self, ConnInfo};
+use super::log::{Level, LogFiles};
+use crate::trace::{Hop, TraceSink};
+
+/// How long in-flight requests may take to finish on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What can be asked of a running web server (by signal, or by the tutor over stdin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Reload,
+    Stop,
+}
+
+pub struct WebServer {
+    path: PathBuf,
+    config: ArcSwap<Config>,
+    logs: Mutex<LogFiles>,
+    trace: TraceSink,
+    connections: AtomicU64,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+struct Bound {
+    stop: CancellationToken,
+}
+
+impl WebServer {
+    /// Read the configuration; nothing is bound yet.
+    pub fn load(path: PathBuf, trace: TraceSink) -> Result<Arc<WebServer>, ConfigError> {
+        let mut logs = LogFiles::new(trace.enabled());
+        let config = config::load(&path, &mut logs)?;
+        for warning in &config.warnings {
+            config.error_log.log(
+                Level::Warn,
+                None,
+                format_args!("{}", warning.trim_start_matches("[warn] ")),
+            );
+        }
+        Ok(Arc::new(WebServer {
+            path,
+            config: ArcSwap::from_pointee(config),
+            logs: Mutex::new(logs),
+            trace,
+            connections: AtomicU64::new(1),
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        }))
+    }
+
+    fn notice(&self, message: String) {
+        self.config
+            .load()
+            .error_log
+            .log(Level::Notice, None, format_args!("{message}"));
+    }
+
+    /// Bind every listen address, then serve until told to stop.
+    pub async fn run(self: Arc<Self>, mut control: mpsc::Receiver<Control>) -> Result<(), String> {
+        let mut bound: HashMap<String, Bound> = HashMap::new();
+        let specs = self.config.load().listen_specs();
+        for listen in specs {
+            let b = self.clone().bind(&listen).await?;
+            bound.insert(listen.spec.clone(), b);
+        }
+        while let Some(message) = control.recv().await {
+            match message {
+                Control::Reload => self.reload(&mut bound).await,
+                Control::Stop => break,
+            }
+        }
+        self.notice("gracefully shutting down".into());
+        for b in bound.values() {
+            b.stop.cancel();
+        }
+        self.shutdown.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            self.notice(format!(
+                "{} connection(s) still open after {}s, closing them",
+                self.tracker.len(),
+                SHUTDOWN_GRACE.as_secs()
+            ));
+        }
+        self.notice("exit".into());
+        Ok(())
+    }
+
+    async fn reload(self: &Arc<Self>, bound: &mut HashMap<String, Bound>) {
+        self.notice("signal 1 (SIGHUP) received, reconfiguring".into());
+        let result = {
+            let mut logs = self.logs.lock().unwrap();
+            config::load(&self.path, &mut logs)
+        };
+        let config = match result {
+            Ok(config) => config,
+            Err(err) => {
+                let text = err.to_string();
+                self.config.load().error_log.log(
+                    Level::Emerg,
+                    None,
+                    format_args!(
+                        "{}; the previous configuration keeps serving",
+                        text.trim_start_matches("[emerg] ")
+                    ),
+                );
+                self.trace.emit(None, || Hop::ConfigReloaded {
+                    ok: false,
+                    error: Some(text),
+                });
+                return;
+            }
+        };
+        for warning in &config.warnings {
+            config.error_log.log(
+                Level::Warn,
+                None,
+                format_args!("{}", warning.trim_start_matches("[warn] ")),
+            );
+        }
+        let wanted = config.listen_specs();
+        // Bind what is new before swapping, so a port in use fails the reload, not the server.
+        let mut fresh = HashMap::new();
+        for listen in wanted.iter().filter(|l| !bound.contains_key(&l.spec)) {
+            match self.clone().bind(listen).await {
+                Ok(b) => {
+                    fresh.insert(listen.spec.clone(), b);
+                }
+                Err(err) => {
+                    for b in fresh.values() {
+                        b.stop.cancel();
+                    }
+                    config.error_log.log(
+                        Level::Emerg,
+                        None,
+                        format_args!("{err}; the previous configuration keeps serving"),
+                    );
+                    self.trace.emit(None, || Hop::ConfigReloaded {
+                        ok: false,
+                        error: Some(err),
+                    });
+                    return;
+                }
+            }
+        }
+        self.config.store(Arc::new(config));
+        bound.retain(|spec, b| {
+            let keep = wanted.iter().any(|l| &l.spec == spec);
+            if !keep {
+                b.stop.cancel();
+            }
+            keep
+        });
+        bound.extend(fresh);
+        self.notice("configuration reloaded".into());
+        self.trace.emit(None, || Hop::ConfigReloaded {
+            ok: true,
+            error: None,
+        });
+    }
+
+    async fn bind(self: Arc<Self>, listen: &Listen) -> Result<Bound, String> {
+        let listener = TcpListener::bind(listen.addr).await.map_err(|err| {
+            format!(
+                "bind() to {} failed ({})",
+                listen.addr,
+                super::config::syntax::os_error(&err)
+            )
+        })?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        self.notice(format!(
+            "listening on http://{local}/ (listen {})",
+            listen.spec
+        ));
+        self.trace.emit(None, || Hop::Listening {
+            addr: local.to_string(),
+        });
+        let stop = CancellationToken::new();
+        let spec: Arc<str> = Arc::from(listen.spec.as_str());
+        let token = stop.clone();
+        let server = self.clone();
+        self.tracker.spawn(async move {
+            server.accept_loop(listener, spec, token).await;
+        });
+        Ok(Bound { stop })
+    }
+
+    async fn accept_loop(
+        self: Arc<Self>,
+        listener: TcpListener,
+        spec: Arc<str>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            let accepted = tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.shutdown.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    self.config.load().error_log.log(
+                        Level::Alert,
+                        None,
+                        format_args!(
+                            "accept() failed ({})",
+                            super::config::syntax::os_error(&err)
+                        ),
+                    );
+                    // Out of file descriptors: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let Ok(local) = stream.local_addr() else {
+                continue;
+            };
+            let info = ConnInfo {
+                id: self.connections.fetch_add(1, Ordering::Relaxed),
+                peer,
+                local,
+                listen: spec.clone(),
+            };
+            let server = self.clone();
+            self.tracker
+                .spawn(async move { server.serve_connection(stream, info).await });
+        }
+    }
+
+    async fn serve_connection(self: Arc<Self>, stream: tokio::net::TcpStream, info: ConnInfo) {
+        let (header_timeout, keepalive) = {
+            let config = self.config.load();
+            let keepalive = config
+                .servers
+                .iter()
+                .find(|s| s.listen.iter().any(|l| *l.spec == *info.listen))
+                .map(|s| s.keepalive_timeout)
+                .unwrap_or(Duration::from_secs(75));
+            (config.client_header_timeout, keepalive)
+        };
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            // hyper's header timer also runs while a kept-alive connection waits for its
+            // next request, so it serves as keepalive_timeout too.
+            .header_read_timeout(header_timeout.min(keepalive).max(Duration::from_millis(1)))
+            .keep_alive(!keepalive.is_zero())
+            .max_headers(1000);
+        let server = self.clone();
+        let service = service_fn(move |request| {
+            let config = server.config.load_full();
+            handler::handle(request, info.clone(), config, server.trace.clone())
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        tokio::select! {
+            _ = conn.as_mut() => {}
+            _ = self.shutdown.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
+        }
+    }
+}
+
+/// Forward SIGHUP (reload) and SIGTERM / SIGINT / SIGQUIT (stop) to the control channel.
+#[cfg(unix)]
+pub fn watch_signals(tx: mpsc::Sender<Control>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        (SignalKind::hangup(), Control::Reload),
+        (SignalKind::terminate(), Control::Stop),
+        (SignalKind::interrupt(), Control::Stop),
+        (SignalKind::quit(), Control::Stop),
+    ];
+    for (kind, control) in kinds {
+        let Ok(mut stream) = signal(kind) else {
+            continue;
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(control).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+#[cfg(not(unix))]
+pub fn watch_signals(tx: mpsc::Sender<Control>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(Control::Stop).await;
+        }
+    });
+}
+
+/// Read `reload` / `stop` lines from standard input: the tutor's way in, on every platform.
+/// End of input means the parent is gone, so the server stops.
+pub fn watch_stdin(tx: mpsc::Sender<Control>) {
+    std::thread::Builder::new()
+        .name("control-stdin".into())
+        .spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                let control = match line.trim() {
+                    "reload" => Control::Reload,
+                    "stop" | "quit" => Control::Stop,
+                    _ => continue,
+                };
+                if tx.blocking_send(control).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.blocking_send(Control::Stop);
+        })
+        .expect("spawn stdin control thread");
+}

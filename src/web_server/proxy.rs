@@ -1,0 +1,577 @@
+//! `proxy_pass`: handing a request to the WSGI server (or any HTTP upstream) and its
+//! response back to the client, the way nginx does it.
+//!
+//! - The upstream request is HTTP/1.0 with `Connection: close` unless the configuration
+//!   says `proxy_http_version 1.1` (and clears `Connection` to let `keepalive` pool work).
+//! - `Host` is `$proxy_host` unless `proxy_set_header Host ...` says otherwise; the client's
+//!   other headers go along, minus the hop-by-hop ones. `X-Request-Id` always goes along so
+//!   the tutor can follow the request into the WSGI server.
+//! - Bodies stream both ways; nothing is held whole in memory.
+//! - A refused connection tries the next server of the upstream; when none answers the
+//!   client gets 502, and 504 when the upstream is slower than `proxy_read_timeout`.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, Version};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::config::{HttpVersion, LocConf, ProxyPass};
+use super::handler::Exchange;
+use super::log::Level;
+use super::responses::{Body, empty, full};
+use super::upstream::{Peer, Upstream, UpstreamBody};
+use super::variables::{Template, Var};
+use crate::trace::Hop;
+
+/// Headers that describe one connection, not the message; never forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Response headers nginx does not pass to the client (it sends its own Date and Server).
+const HIDDEN: &[&str] = &[
+    "date",
+    "server",
+    "x-pad",
+    "x-accel-expires",
+    "x-accel-redirect",
+    "x-accel-limit-rate",
+    "x-accel-buffering",
+    "x-accel-charset",
+];
+
+pub enum Outcome {
+    Response(Response<Body>),
+    /// An error status for the client; the page is the caller's to write.
+    Status(u16),
+}
+
+/// Pass the request upstream and return what to send the client.
+pub async fn forward(
+    x: &mut Exchange,
+    proxy: &ProxyPass,
+    conf: &LocConf,
+    body: Incoming,
+) -> Outcome {
+    let upstream_uri = upstream_uri(x, proxy);
+    let version = match conf.proxy_http_version {
+        HttpVersion::Http10 => Version::HTTP_10,
+        HttpVersion::Http11 => Version::HTTP_11,
+    };
+    let (headers, added) = upstream_headers(x, proxy, conf);
+
+    // The body: streamed with a size check, or collected when HTTP/1.0 needs a length.
+    let too_large = Arc::new(AtomicBool::new(false));
+    let has_body = x.headers.contains_key(header::CONTENT_LENGTH)
+        || x.headers.contains_key(header::TRANSFER_ENCODING);
+    let mut content_length = x
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut version = version;
+    let mut body_slot: Option<UpstreamBody> = if !has_body {
+        None
+    } else if content_length.is_none()
+        && version == Version::HTTP_10
+        && conf.client_max_body_size > 0
+    {
+        // nginx buffers a chunked body to send it with a length; ours is bounded by
+        // client_max_body_size, so memory is too.
+        match Limited::new(body, conf.client_max_body_size as usize)
+            .collect()
+            .await
+        {
+            Ok(collected) => {
+                let bytes = collected.to_bytes();
+                content_length = Some(bytes.len() as u64);
+                Some(full(bytes))
+            }
+            Err(err)
+                if err
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                x.log(
+                    Level::Error,
+                    "client intended to send too large chunked body".into(),
+                );
+                return Outcome::Status(413);
+            }
+            Err(_) => return Outcome::Status(400),
+        }
+    } else {
+        if content_length.is_none() {
+            version = Version::HTTP_11;
+        }
+        Some(
+            LimitedBody {
+                inner: body,
+                seen: 0,
+                limit: conf.client_max_body_size,
+                too_large: too_large.clone(),
+            }
+            .boxed_unsync(),
+        )
+    };
+    let retryable = body_slot.is_none() && is_idempotent(&x.method);
+
+    let make_request = |body: UpstreamBody, host_header: &HeaderMap| {
+        let mut request = Request::builder()
+            .method(x.method.clone())
+            .uri(&upstream_uri)
+            .version(version)
+            .body(body)
+            .expect("valid upstream request");
+        *request.headers_mut() = host_header.clone();
+        if let Some(len) = content_length {
+            request
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        request
+    };
+
+    let upstream = proxy.upstream.clone();
+    let peers = upstream.order();
+    if peers.is_empty() {
+        x.log(
+            Level::Error,
+            format!(
+                "no live upstreams while connecting to upstream{}",
+                x.context(None)
+            ),
+        );
+        return Outcome::Status(502);
+    }
+    let mut last_status = 502;
+    for (attempt, peer) in peers.iter().enumerate() {
+        if attempt > 0 && !retryable {
+            break;
+        }
+        let url = format!("http://{}{}", peer.name, upstream_uri);
+        x.upstream_addr.push(peer.addr.to_string());
+        let started = Instant::now();
+        let mut sender = match connect(peer, &upstream, conf.proxy_connect_timeout).await {
+            Ok(sender) => sender,
+            Err(why) => {
+                x.log(
+                    Level::Error,
+                    format!(
+                        "{why} while connecting to upstream{}",
+                        x.context(Some(&url))
+                    ),
+                );
+                x.upstream_status.push(None);
+                x.upstream_time.push(started.elapsed());
+                if upstream.peers.len() > 1 {
+                    peer.mark_failed();
+                }
+                last_status = if why.starts_with("upstream timed out") {
+                    504
+                } else {
+                    502
+                };
+                continue;
+            }
+        };
+        let body = body_slot.take().unwrap_or_else(empty);
+        x.trace.emit(Some(&x.id), || Hop::Proxied {
+            upstream: peer.name.clone(),
+            uri: upstream_uri.clone(),
+            version: if version == Version::HTTP_10 {
+                "HTTP/1.0"
+            } else {
+                "HTTP/1.1"
+            }
+            .into(),
+            headers: crate::trace::headers_of(&headers),
+            added: added.clone(),
+        });
+        let request = make_request(body, &headers);
+        let response =
+            tokio::time::timeout(conf.proxy_read_timeout, sender.send_request(request)).await;
+        let elapsed = started.elapsed();
+        x.upstream_time.push(elapsed);
+        match response {
+            Ok(Ok(response)) => {
+                peer.mark_ok();
+                let status = response.status().as_u16();
+                x.upstream_status.push(Some(status));
+                x.trace.emit(Some(&x.id), || Hop::UpstreamAnswered {
+                    upstream: peer.name.clone(),
+                    status,
+                    time_us: elapsed.as_micros() as u64,
+                });
+                let keep = upstream.keepalive > 0
+                    && version == Version::HTTP_11
+                    && !connection_close(response.headers())
+                    && !connection_close(&headers);
+                return Outcome::Response(client_response(
+                    response,
+                    keep.then(|| (upstream.clone(), peer_index(&upstream, peer), sender)),
+                    conf.proxy_read_timeout,
+                ));
+            }
+            Ok(Err(err)) => {
+                x.upstream_status.push(None);
+                if too_large.load(Ordering::Relaxed) {
+                    x.log(
+                        Level::Error,
+                        format!("client intended to send too large body{}", x.context(None)),
+                    );
+                    return Outcome::Status(413);
+                }
+                let why = if err.is_incomplete_message() || err.is_closed() {
+                    "upstream prematurely closed connection while reading response header from upstream".to_owned()
+                } else if err.is_body_write_aborted() || err.is_user() {
+                    "client closed or failed while sending the request body to upstream".to_owned()
+                } else {
+                    format!(
+                        "upstream sent an invalid response ({err}) while reading response header from upstream"
+                    )
+                };
+                x.log(Level::Error, format!("{why}{}", x.context(Some(&url))));
+                last_status = 502;
+            }
+            Err(_) => {
+                x.upstream_status.push(Some(504));
+                x.log(
+                    Level::Error,
+                    format!(
+                        "upstream timed out (110: Connection timed out) while reading response header from upstream{}",
+                        x.context(Some(&url))
+                    ),
+                );
+                return Outcome::Status(504);
+            }
+        }
+    }
+    Outcome::Status(last_status)
+}
+
+fn peer_index(upstream: &Upstream, peer: &Peer) -> usize {
+    upstream
+        .peers
+        .iter()
+        .position(|p| std::ptr::eq(p, peer))
+        .unwrap_or(0)
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
+fn connection_close(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONNECTION).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
+    })
+}
+
+/// A pooled connection, or a new one, ready to take a request.
+async fn connect(
+    peer: &Peer,
+    upstream: &Upstream,
+    timeout: Duration,
+) -> Result<SendRequest<UpstreamBody>, String> {
+    if upstream.keepalive > 0
+        && let Some(sender) = peer.take_idle()
+    {
+        return Ok(sender);
+    }
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(peer.addr)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(err)) => {
+            return Err(format!(
+                "connect() failed ({})",
+                super::config::syntax::os_error(&err)
+            ));
+        }
+        Err(_) => return Err("upstream timed out (110: Connection timed out)".into()),
+    };
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("upstream handshake failed ({e})"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// The URI sent upstream: the client's own when `proxy_pass` has no URI part; otherwise
+/// the location's prefix replaced by that URI part.
+fn upstream_uri(x: &Exchange, proxy: &ProxyPass) -> String {
+    let Some(replacement) = &proxy.uri else {
+        return if x.internal_redirect {
+            with_args(&super::uri::escape_path(&x.uri), x.args.as_deref())
+        } else {
+            x.raw_path_and_query.clone()
+        };
+    };
+    let prefix = proxy.location_prefix.as_bytes();
+    let mut out = replacement.clone();
+    match x.uri.strip_prefix(prefix) {
+        Some(rest) => out.push_str(&super::uri::escape_path(rest)),
+        None => {}
+    }
+    with_args(&out, x.args.as_deref())
+}
+
+fn with_args(path: &str, args: Option<&str>) -> String {
+    match args {
+        Some(args) => format!("{path}?{args}"),
+        None => path.to_owned(),
+    }
+}
+
+/// The headers sent upstream, and which of them the web server set itself.
+fn upstream_headers(
+    x: &Exchange,
+    proxy: &ProxyPass,
+    conf: &LocConf,
+) -> (HeaderMap, Vec<(String, String)>) {
+    let mut set: Vec<(String, Template)> = vec![
+        (
+            "Host".into(),
+            Template::parse("$proxy_host").expect("valid"),
+        ),
+        ("Connection".into(), Template::literal("close")),
+    ];
+    for (name, value) in conf.proxy_set_header.iter() {
+        match set.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some(slot) => slot.1 = value.clone(),
+            None => set.push((name.clone(), value.clone())),
+        }
+    }
+    if !set
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
+    {
+        set.push((
+            "X-Request-Id".into(),
+            Template::parse("$request_id").expect("valid"),
+        ));
+    }
+    let source = ProxyVars { x, proxy };
+    let mut headers = HeaderMap::with_capacity(x.headers.len() + set.len());
+    let mut added = Vec::new();
+    for (name, template) in &set {
+        let value = template.render(&source);
+        if value.is_empty() {
+            continue;
+        }
+        let (Ok(name), Ok(header_value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) else {
+            continue;
+        };
+        added.push((name.as_str().to_owned(), value));
+        headers.append(name, header_value);
+    }
+    for (name, value) in x.headers.iter() {
+        let lower = name.as_str();
+        if HOP_BY_HOP.contains(&lower)
+            || lower == "content-length"
+            || lower == "expect"
+            || set.iter().any(|(n, _)| n.eq_ignore_ascii_case(lower))
+        {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    (headers, added)
+}
+
+/// Variables as `proxy_set_header` sees them: the request's, plus `$proxy_host`.
+struct ProxyVars<'a> {
+    x: &'a Exchange,
+    proxy: &'a ProxyPass,
+}
+
+impl super::variables::VarSource for ProxyVars<'_> {
+    fn write_var(&self, var: &Var, out: &mut String) {
+        match var {
+            Var::ProxyHost => out.push_str(&self.proxy.proxy_host),
+            other => self.x.write_var(other, out),
+        }
+    }
+}
+
+/// The upstream's response as the client gets it: hop-by-hop and hidden headers removed,
+/// the body streamed with the read timeout, the connection pooled afterwards if allowed.
+fn client_response(
+    response: Response<Incoming>,
+    pool: Option<(Arc<Upstream>, usize, SendRequest<UpstreamBody>)>,
+    read_timeout: Duration,
+) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let connection_tokens: Vec<String> = parts
+        .headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
+        .collect();
+    let names: Vec<HeaderName> = parts.headers.keys().cloned().collect();
+    for name in names {
+        let lower = name.as_str();
+        if HOP_BY_HOP.contains(&lower)
+            || HIDDEN.contains(&lower)
+            || connection_tokens.iter().any(|t| t == lower)
+        {
+            parts.headers.remove(&name);
+        }
+    }
+    parts.version = Version::HTTP_11;
+    let body = UpstreamResponseBody {
+        inner: body,
+        timeout: read_timeout,
+        sleep: Box::pin(tokio::time::sleep(read_timeout)),
+        pool,
+    };
+    Response::from_parts(parts, body.boxed_unsync())
+}
+
+/// The client's request body on its way upstream, cut off past `client_max_body_size`.
+struct LimitedBody {
+    inner: Incoming,
+    seen: u64,
+    limit: u64,
+    too_large: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for LimitedBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.seen += data.len() as u64;
+                    if this.limit > 0 && this.seen > this.limit {
+                        this.too_large.store(true, Ordering::Relaxed);
+                        return Poll::Ready(Some(Err(std::io::Error::other(
+                            "request body too large",
+                        ))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(std::io::Error::other(err)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+struct UpstreamResponseBody {
+    inner: Incoming,
+    timeout: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    pool: Option<(Arc<Upstream>, usize, SendRequest<UpstreamBody>)>,
+}
+
+impl UpstreamResponseBody {
+    fn finished(&mut self) {
+        if let Some((upstream, index, sender)) = self.pool.take() {
+            upstream.peers[index].put_idle(sender, upstream.keepalive);
+        }
+    }
+}
+
+impl hyper::body::Body for UpstreamResponseBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let deadline = tokio::time::Instant::now() + this.timeout;
+                this.sleep.as_mut().reset(deadline);
+                if this.inner.is_end_stream() {
+                    this.finished();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(err))) => {
+                this.pool = None;
+                Poll::Ready(Some(Err(std::io::Error::other(err))))
+            }
+            Poll::Ready(None) => {
+                this.finished();
+                Poll::Ready(None)
+            }
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.pool = None;
+                    Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "upstream timed out while reading upstream",
+                    ))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for UpstreamResponseBody {
+    fn drop(&mut self) {
+        // A body dropped before its end leaves the connection mid-message: never pool it.
+        if !self.inner.is_end_stream() {
+            self.pool = None;
+        }
+        self.finished();
+    }
+}
+
+use hyper::body::Body as _;
+use std::future::Future;

@@ -1,0 +1,99 @@
+//! Response bodies, and the pages the web server writes itself (errors and redirects), in
+//! nginx's words and layout so a learner recognises them later.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
+use hyper::StatusCode;
+
+/// Every response body the web server sends: a file, a page it wrote, or an upstream's.
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+pub fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+/// What this server calls itself in `Server:` headers and error pages.
+pub fn server_token(with_version: bool) -> &'static str {
+    if with_version {
+        concat!("wsgi-tutor/", env!("CARGO_PKG_VERSION"))
+    } else {
+        "wsgi-tutor"
+    }
+}
+
+/// nginx's reason phrases, which differ from the RFC's in places ("Not Allowed").
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Not Allowed",
+        408 => "Request Time-out",
+        412 => "Precondition Failed",
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Large",
+        416 => "Requested Range Not Satisfiable",
+        494 => "Request Header Or Cookie Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Temporarily Unavailable",
+        504 => "Gateway Time-out",
+        s => StatusCode::from_u16(s)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or(""),
+    }
+}
+
+/// Whether nginx writes a page of its own for this status.
+pub fn has_page(status: u16) -> bool {
+    matches!(status, 301..=303 | 307 | 308 | 400..=599) && status != 499
+}
+
+/// The HTML body nginx sends for an error or redirect status.
+pub fn page(status: u16, server_tokens: bool) -> Bytes {
+    // 494 is nginx's private code for oversized headers; the client sees 400 with its text.
+    let title = format!(
+        "{} {}",
+        if status == 494 { 400 } else { status },
+        reason(status)
+    );
+    let title = if status == 494 {
+        "400 Request Header Or Cookie Too Large".to_owned()
+    } else {
+        title
+    };
+    Bytes::from(format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>{}</center>\r\n</body>\r\n</html>\r\n",
+        server_token(server_tokens)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_look_like_nginx_s() {
+        let text = String::from_utf8(page(404, true).to_vec()).unwrap();
+        assert!(text.starts_with("<html>\r\n<head><title>404 Not Found</title></head>"));
+        assert!(text.contains("<center>wsgi-tutor/"));
+        let text = String::from_utf8(page(494, false).to_vec()).unwrap();
+        assert!(text.contains("<h1>400 Request Header Or Cookie Too Large</h1>"));
+        assert!(text.contains("<center>wsgi-tutor</center>"));
+        assert_eq!(reason(405), "Not Allowed");
+        assert!(!has_page(200) && has_page(502) && has_page(301));
+    }
+}

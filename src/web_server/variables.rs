@@ -1,0 +1,248 @@
+//! nginx variables (`$host`, `$request_id`, `$http_user_agent`, ...) in directive values.
+//!
+//! A value like `"$scheme://$host$request_uri"` is parsed once, when the configuration is
+//! read, into a [`Template`]; unknown variables are configuration errors, as in nginx. At
+//! request time the template asks a [`VarSource`] (the request being served) for each value.
+
+use std::fmt::Write;
+
+/// A variable the web server knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Var {
+    Host,
+    RemoteAddr,
+    RemotePort,
+    RemoteUser,
+    ProxyAddXForwardedFor,
+    Scheme,
+    RequestUri,
+    Uri,
+    Args,
+    IsArgs,
+    RequestId,
+    RequestMethod,
+    Request,
+    ServerProtocol,
+    ServerAddr,
+    ServerPort,
+    ServerName,
+    ProxyHost,
+    DocumentRoot,
+    ContentLength,
+    ContentType,
+    Status,
+    BodyBytesSent,
+    BytesSent,
+    RequestTime,
+    TimeLocal,
+    TimeIso8601,
+    Msec,
+    UpstreamAddr,
+    UpstreamStatus,
+    UpstreamResponseTime,
+    /// `$http_x_forwarded_for`: a request header, `_` for `-`.
+    Http(String),
+    /// `$sent_http_content_type`: a response header.
+    SentHttp(String),
+    /// `$arg_name`: a query argument.
+    Arg(String),
+    /// `$cookie_name`.
+    Cookie(String),
+}
+
+impl Var {
+    fn from_name(name: &str) -> Option<Var> {
+        let var = match name {
+            "host" => Var::Host,
+            "remote_addr" => Var::RemoteAddr,
+            "remote_port" => Var::RemotePort,
+            "remote_user" => Var::RemoteUser,
+            "proxy_add_x_forwarded_for" => Var::ProxyAddXForwardedFor,
+            "scheme" => Var::Scheme,
+            "request_uri" => Var::RequestUri,
+            "uri" | "document_uri" => Var::Uri,
+            "args" | "query_string" => Var::Args,
+            "is_args" => Var::IsArgs,
+            "request_id" => Var::RequestId,
+            "request_method" => Var::RequestMethod,
+            "request" => Var::Request,
+            "server_protocol" => Var::ServerProtocol,
+            "server_addr" => Var::ServerAddr,
+            "server_port" => Var::ServerPort,
+            "server_name" => Var::ServerName,
+            "proxy_host" => Var::ProxyHost,
+            "document_root" => Var::DocumentRoot,
+            "content_length" => Var::ContentLength,
+            "content_type" => Var::ContentType,
+            "status" => Var::Status,
+            "body_bytes_sent" => Var::BodyBytesSent,
+            "bytes_sent" => Var::BytesSent,
+            "request_time" => Var::RequestTime,
+            "time_local" => Var::TimeLocal,
+            "time_iso8601" => Var::TimeIso8601,
+            "msec" => Var::Msec,
+            "upstream_addr" => Var::UpstreamAddr,
+            "upstream_status" => Var::UpstreamStatus,
+            "upstream_response_time" => Var::UpstreamResponseTime,
+            _ => {
+                let (prefix, rest) = name.split_once('_')?;
+                if rest.is_empty() {
+                    return None;
+                }
+                match (prefix, name) {
+                    ("http", _) => Var::Http(rest.replace('_', "-")),
+                    ("arg", _) => Var::Arg(rest.to_owned()),
+                    ("cookie", _) => Var::Cookie(rest.to_owned()),
+                    ("sent", n) if n.starts_with("sent_http_") => {
+                        Var::SentHttp(n["sent_http_".len()..].replace('_', "-"))
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        Some(var)
+    }
+}
+
+/// Where variable values come from: the request being served.
+pub trait VarSource {
+    fn write_var(&self, var: &Var, out: &mut String);
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Var(Var),
+}
+
+/// A directive value with variables in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    /// Parse `text`; the error is nginx's message for an unknown variable.
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = text;
+        while let Some(at) = rest.find('$') {
+            literal.push_str(&rest[..at]);
+            rest = &rest[at + 1..];
+            let (name, after) = if let Some(inner) = rest.strip_prefix('{') {
+                let end = inner.find('}').ok_or_else(|| {
+                    format!("the closing bracket in \"{text}\" variable is missing")
+                })?;
+                (&inner[..end], &inner[end + 1..])
+            } else {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                (&rest[..end], &rest[end..])
+            };
+            if name.is_empty() {
+                return Err(format!("invalid variable name in \"{text}\""));
+            }
+            let var = Var::from_name(name).ok_or_else(|| format!("unknown \"{name}\" variable"))?;
+            if !literal.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut literal)));
+            }
+            parts.push(Part::Var(var));
+            rest = after;
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(Template { parts })
+    }
+
+    pub fn literal(text: &str) -> Template {
+        Template {
+            parts: vec![Part::Literal(text.to_owned())],
+        }
+    }
+
+    /// The value, with every variable filled in by `source`.
+    pub fn render(&self, source: &dyn VarSource) -> String {
+        if let [Part::Literal(text)] = self.parts.as_slice() {
+            return text.clone();
+        }
+        let mut out = String::new();
+        self.render_into(source, &mut out);
+        out
+    }
+
+    pub fn render_into(&self, source: &dyn VarSource, out: &mut String) {
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Var(var) => source.write_var(var, out),
+            }
+        }
+    }
+
+    /// Whether the template mentions a variable (for `log_format` needing response data).
+    pub fn mentions(&self, var: &Var) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Var(v) if v == var))
+    }
+}
+
+/// Write a number without allocating.
+pub fn push_num(out: &mut String, n: impl std::fmt::Display) {
+    let _ = write!(out, "{n}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+    impl VarSource for Fixed {
+        fn write_var(&self, var: &Var, out: &mut String) {
+            match var {
+                Var::Host => out.push_str("example.com"),
+                Var::RequestUri => out.push_str("/a?b=1"),
+                Var::Http(name) => {
+                    out.push_str("H:");
+                    out.push_str(name)
+                }
+                other => out.push_str(&format!("<{other:?}>")),
+            }
+        }
+    }
+
+    #[test]
+    fn templates_fill_in_variables() {
+        let cases = [
+            ("plain", "plain"),
+            ("$host", "example.com"),
+            ("https://$host$request_uri", "https://example.com/a?b=1"),
+            ("${host}x", "example.comx"),
+            ("$http_x_forwarded_for!", "H:x-forwarded-for!"),
+            ("a$ b", "a$ b"),
+        ];
+        for (text, want) in cases {
+            match Template::parse(text) {
+                Ok(t) => assert_eq!(t.render(&Fixed), want, "{text}"),
+                Err(e) => assert_eq!(text, "a$ b", "{text}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_variables_are_errors_worded_like_nginx() {
+        assert_eq!(
+            Template::parse("$hots").unwrap_err(),
+            "unknown \"hots\" variable"
+        );
+        assert_eq!(
+            Template::parse("$http_").unwrap_err(),
+            "unknown \"http_\" variable"
+        );
+        assert!(Template::parse("${host").is_err());
+    }
+}
