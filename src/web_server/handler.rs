@@ -421,6 +421,18 @@ async fn route(x: &mut Exchange, config: &Config, target: &hyper::Uri, body: Inc
                     });
                     Answer::Response(response)
                 }
+                static_files::Outcome::Moved { location, path } => {
+                    x.trace.emit(Some(&x.id), || Hop::StaticServed {
+                        path: path.to_string_lossy().into_owned(),
+                        status: 301,
+                        size: 0,
+                    });
+                    let mut response = page_response(x, 301, &conf);
+                    if let Ok(value) = HeaderValue::from_str(&location) {
+                        response.headers_mut().insert(header::LOCATION, value);
+                    }
+                    Answer::Response(response)
+                }
                 static_files::Outcome::Redirect(new_uri) => {
                     x.uri = new_uri;
                     x.internal_redirect = true;

@@ -26,6 +26,9 @@ use super::handler::{self, ConnInfo};
 use super::log::{Level, LogFiles};
 use crate::trace::{Hop, TraceSink};
 
+/// The most header lines one request may carry.
+const MAX_HEADERS: usize = 256;
+
 /// How long in-flight requests may take to finish on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -275,7 +278,9 @@ impl WebServer {
             // next request, so it serves as keepalive_timeout too.
             .header_read_timeout(header_timeout.min(keepalive).max(Duration::from_millis(1)))
             .keep_alive(!keepalive.is_zero())
-            .max_headers(1000);
+            // nginx accepts as many headers as fit in 32 KiB; hyper preallocates this many slots
+            // per request, so the number is a balance (hyper's default is 100).
+            .max_headers(MAX_HEADERS);
         let server = self.clone();
         let service = service_fn(move |request| {
             let config = server.config.load_full();

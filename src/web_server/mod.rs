@@ -73,6 +73,21 @@ pub fn main(args: WebServerArgs) -> ExitCode {
     })
 }
 
+/// One thread per CPU we may run on; on a single CPU (or when pinned to one) a
+/// single-threaded runtime, which skips the cross-thread wake-ups.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    }
+}
+
 /// `-t`: check the configuration the way `nginx -t` does, and say so.
 fn test_config(path: &Path) -> ExitCode {
     let mut logs = log::LogFiles::new(false);

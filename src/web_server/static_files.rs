@@ -46,6 +46,8 @@ pub enum Outcome {
         path: PathBuf,
         size: u64,
     },
+    /// A directory asked for without its trailing slash: 301 to the same URI with one.
+    Moved { location: String, path: PathBuf },
     /// nginx's internal redirect to an index file: choose a location again for this URI.
     Redirect(Vec<u8>),
     /// An error status; the caller writes the page. The log line says why.
@@ -172,16 +174,7 @@ pub fn serve(req: &StaticRequest) -> Outcome {
             location.push('?');
             location.push_str(args);
         }
-        let response = Response::builder()
-            .status(StatusCode::MOVED_PERMANENTLY)
-            .header(header::LOCATION, location)
-            .body(empty())
-            .expect("valid redirect");
-        return Outcome::Response {
-            response,
-            path,
-            size: 0,
-        };
+        return Outcome::Moved { location, path };
     }
     if !get_or_head {
         return status(405, path, None);
