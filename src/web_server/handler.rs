@@ -772,6 +772,14 @@ fn finish(mut x: Exchange, answer: Answer) -> Response<Body> {
         Answer::Status(status) => page_response(&x, status, conf),
     };
     let status = response.status().as_u16();
+    if response
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .is_none()
+        && let Some(phrase) = responses::reason_phrase(status)
+    {
+        response.extensions_mut().insert(phrase);
+    }
     let headers = response.headers_mut();
     headers.insert(
         header::SERVER,

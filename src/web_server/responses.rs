@@ -64,21 +64,27 @@ pub fn has_page(status: u16) -> bool {
 
 /// The HTML body nginx sends for an error or redirect status.
 pub fn page(status: u16, server_tokens: bool) -> Bytes {
-    // 494 is nginx's private code for oversized headers; the client sees 400 with its text.
-    let title = format!(
-        "{} {}",
-        if status == 494 { 400 } else { status },
-        reason(status)
-    );
-    let title = if status == 494 {
-        "400 Request Header Or Cookie Too Large".to_owned()
+    // 494 is nginx's private code for oversized headers; the client sees 400.
+    let head = if status == 494 {
+        "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header Or Cookie Too Large</center>\r\n".to_owned()
     } else {
-        title
+        let title = format!("{status} {}", reason(status));
+        format!(
+            "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        )
     };
     Bytes::from(format!(
-        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>{}</center>\r\n</body>\r\n</html>\r\n",
+        "{head}<hr><center>{}</center>\r\n</body>\r\n</html>\r\n",
         server_token(server_tokens)
     ))
+}
+
+/// The reason phrase to send when nginx's differs from hyper's standard one.
+pub fn reason_phrase(status: u16) -> Option<hyper::ext::ReasonPhrase> {
+    let ours = reason(status);
+    let standard = StatusCode::from_u16(status).ok()?.canonical_reason()?;
+    (ours != standard && !ours.is_empty())
+        .then(|| hyper::ext::ReasonPhrase::from_static(ours.as_bytes()))
 }
 
 #[cfg(test)]
@@ -91,9 +97,12 @@ mod tests {
         assert!(text.starts_with("<html>\r\n<head><title>404 Not Found</title></head>"));
         assert!(text.contains("<center>wsgi-tutor/"));
         let text = String::from_utf8(page(494, false).to_vec()).unwrap();
-        assert!(text.contains("<h1>400 Request Header Or Cookie Too Large</h1>"));
+        assert!(text.contains("<title>400 Request Header Or Cookie Too Large</title>"));
+        assert!(text.contains("<h1>400 Bad Request</h1>"));
         assert!(text.contains("<center>wsgi-tutor</center>"));
         assert_eq!(reason(405), "Not Allowed");
         assert!(!has_page(200) && has_page(502) && has_page(301));
+        assert!(reason_phrase(404).is_none());
+        assert_eq!(reason_phrase(504).unwrap().as_bytes(), b"Gateway Time-out");
     }
 }

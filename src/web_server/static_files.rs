@@ -218,12 +218,10 @@ fn directory(req: &StaticRequest, dir: PathBuf, get_or_head: bool) -> Outcome {
         }
         Err(err) => return open_failed(dir, &err),
     }
-    if !req.conf.autoindex {
+    // Only GET and HEAD get a listing; a POST falls through to "forbidden", as in nginx.
+    if !req.conf.autoindex || !get_or_head {
         let log = format!("directory index of \"{}/\" is forbidden", dir.display());
         return status(403, dir, Some((Level::Error, log)));
-    }
-    if !get_or_head {
-        return status(405, dir, None);
     }
     match autoindex::listing(&dir, req.uri) {
         Ok(html) => {
@@ -271,6 +269,9 @@ fn file_response(req: &StaticRequest, path: PathBuf, file: File, meta: &Metadata
         .to_owned();
 
     if let Some(code) = precondition(req.headers, mtime, &tag) {
+        if code == 412 {
+            return status(412, path, None);
+        }
         let mut builder = Response::builder().status(code);
         if code == 304 {
             builder = builder
@@ -341,7 +342,7 @@ fn file_response(req: &StaticRequest, path: PathBuf, file: File, meta: &Metadata
         }
         Ranges::Some(ranges) => {
             // nginx's boundary is a zero-padded counter; any unique string will do.
-            let boundary = format!("{:010}", rand::random::<u32>());
+            let boundary = format!("{:020}", rand::random::<u64>());
             let mut segments = VecDeque::new();
             let mut total = 0u64;
             for &(start, end) in &ranges {
