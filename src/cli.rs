@@ -36,6 +36,21 @@ pub struct WebServerArgs {
     /// stops the server (how the tutor controls it on every platform).
     #[arg(long)]
     pub control_stdin: bool,
+    /// Listen on / proxy to port TO wherever the configuration says FROM (repeatable); the
+    /// tutor uses it to move off busy ports without editing your nginx.conf.
+    #[arg(long, value_name = "FROM:TO", value_parser = parse_port_pair)]
+    pub port: Vec<(u16, u16)>,
+}
+
+fn parse_port_pair(text: &str) -> Result<(u16, u16), String> {
+    let (from, to) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected FROM:TO, like 8080:8081, got {text:?}"))?;
+    let port = |s: &str| {
+        s.parse::<u16>()
+            .map_err(|_| format!("{s:?} is not a port number"))
+    };
+    Ok((port(from)?, port(to)?))
 }
 
 #[derive(Debug, Args, Clone)]

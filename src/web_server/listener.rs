@@ -21,9 +21,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::config::{self, Config, ConfigError, Listen};
+use super::config::{self, Config, ConfigError, Listen, LoadContext};
 use super::handler::{self, ConnInfo};
-use super::log::{Level, LogFiles};
+use super::log::Level;
 use crate::trace::{Hop, TraceSink};
 
 /// The most header lines one request may carry.
@@ -42,7 +42,7 @@ pub enum Control {
 pub struct WebServer {
     path: PathBuf,
     config: ArcSwap<Config>,
-    logs: Mutex<LogFiles>,
+    context: Mutex<LoadContext>,
     trace: TraceSink,
     connections: AtomicU64,
     shutdown: CancellationToken,
@@ -55,9 +55,13 @@ struct Bound {
 
 impl WebServer {
     /// Read the configuration; nothing is bound yet.
-    pub fn load(path: PathBuf, trace: TraceSink) -> Result<Arc<WebServer>, ConfigError> {
-        let mut logs = LogFiles::new(trace.enabled());
-        let config = config::load(&path, &mut logs)?;
+    pub fn load(
+        path: PathBuf,
+        port_map: Vec<(u16, u16)>,
+        trace: TraceSink,
+    ) -> Result<Arc<WebServer>, ConfigError> {
+        let mut context = LoadContext::new(trace.enabled(), port_map);
+        let config = config::load(&path, &mut context)?;
         for warning in &config.warnings {
             config.error_log.log(
                 Level::Warn,
@@ -68,7 +72,7 @@ impl WebServer {
         Ok(Arc::new(WebServer {
             path,
             config: ArcSwap::from_pointee(config),
-            logs: Mutex::new(logs),
+            context: Mutex::new(context),
             trace,
             connections: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
@@ -120,8 +124,8 @@ impl WebServer {
     async fn reload(self: &Arc<Self>, bound: &mut HashMap<String, Bound>) {
         self.notice("signal 1 (SIGHUP) received, reconfiguring".into());
         let result = {
-            let mut logs = self.logs.lock().unwrap();
-            config::load(&self.path, &mut logs)
+            let mut context = self.context.lock().unwrap();
+            config::load(&self.path, &mut context)
         };
         let config = match result {
             Ok(config) => config,

@@ -57,15 +57,15 @@ fn find_in<'a>(locations: &'a [Location], uri: &[u8]) -> (Option<&'a Location>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web_server::config::LoadContext;
     use crate::web_server::config::syntax::parse_str;
-    use crate::web_server::log::LogFiles;
     use std::path::Path;
 
     fn server_locations(text: &str) -> Vec<Location> {
         let tree = parse_str(text, Path::new("/tmp/t.conf")).unwrap();
-        let mut logs = LogFiles::new(true);
+        let mut cx = LoadContext::new(true, Vec::new());
         let mut config =
-            crate::web_server::config::build(tree, Path::new("/tmp/t.conf"), &mut logs).unwrap();
+            crate::web_server::config::build(tree, Path::new("/tmp/t.conf"), &mut cx).unwrap();
         let server = config.servers.remove(0);
         std::sync::Arc::try_unwrap(server).ok().unwrap().locations
     }

@@ -281,7 +281,7 @@ mod tests {
                 Var::TimeLocal => out.push_str("24/Nov/2026:10:00:00 +0000"),
                 Var::Request => out.push_str("GET /a\"b HTTP/1.1"),
                 Var::Status => out.push_str("200"),
-                Var::BodyBytesSent => out.push_str("5"),
+                Var::BodyBytesSent => out.push('5'),
                 Var::Http(name) if name == "user-agent" => out.push_str("curl/8"),
                 _ => {}
             }

@@ -33,7 +33,7 @@ use listener::{Control, WebServer};
 /// `wsgi-tutor web-server -c CONF [-t] [--trace-json] [--control-stdin]`.
 pub fn main(args: WebServerArgs) -> ExitCode {
     if args.test {
-        return test_config(&args.config);
+        return test_config(&args.config, args.port.clone());
     }
     let trace = if args.trace_json {
         TraceSink::to_stdout(Process::WebServer)
@@ -51,7 +51,7 @@ pub fn main(args: WebServerArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let server = match WebServer::load(args.config.clone(), trace) {
+        let server = match WebServer::load(args.config.clone(), args.port.clone(), trace) {
             Ok(server) => server,
             Err(err) => {
                 eprintln!("wsgi-tutor: {err}");
@@ -89,9 +89,9 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 /// `-t`: check the configuration the way `nginx -t` does, and say so.
-fn test_config(path: &Path) -> ExitCode {
-    let mut logs = log::LogFiles::new(false);
-    match config::load(path, &mut logs) {
+fn test_config(path: &Path, port_map: Vec<(u16, u16)>) -> ExitCode {
+    let mut context = config::LoadContext::new(false, port_map);
+    match config::load(path, &mut context) {
         Ok(config) => {
             for warning in &config.warnings {
                 eprintln!("wsgi-tutor: {warning}");
@@ -140,5 +140,6 @@ pub fn main_default() -> ExitCode {
         test: false,
         trace_json: false,
         control_stdin: false,
+        port: Vec::new(),
     })
 }

@@ -332,9 +332,8 @@ fn upstream_uri(x: &Exchange, proxy: &ProxyPass) -> String {
     };
     let prefix = proxy.location_prefix.as_bytes();
     let mut out = replacement.clone();
-    match x.uri.strip_prefix(prefix) {
-        Some(rest) => out.push_str(&super::uri::escape_path(rest)),
-        None => {}
+    if let Some(rest) = x.uri.strip_prefix(prefix) {
+        out.push_str(&super::uri::escape_path(rest));
     }
     with_args(&out, x.args.as_deref())
 }

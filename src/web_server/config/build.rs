@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::syntax::{Directive, os_error, resolve};
 use super::{
-    AddHeader, Config, ConfigError, DocRoot, ErrorPage, HttpVersion, Listen, LocConf, Location,
-    Modifier, ProxyPass, Return, Server, mime,
+    AddHeader, Config, ConfigError, DocRoot, ErrorPage, HttpVersion, Listen, LoadContext, LocConf,
+    Location, Modifier, ProxyPass, Return, Server, mime,
 };
 use crate::web_server::log::{AccessLog, ErrorLog, Level, LogFiles, LogFormat, LogTarget};
 use crate::web_server::upstream::Upstream;
@@ -65,6 +65,7 @@ const MAIN_IGNORED: &[&str] = &[
 struct Builder<'a> {
     base: PathBuf,
     logs: &'a mut LogFiles,
+    port_map: &'a [(u16, u16)],
     warnings: Vec<String>,
     upstreams: HashMap<String, Arc<Upstream>>,
     formats: HashMap<String, Arc<LogFormat>>,
@@ -106,8 +107,9 @@ enum Ctx {
 pub fn build(
     tree: Vec<Directive>,
     path: &Path,
-    logs: &mut LogFiles,
+    cx: &mut LoadContext,
 ) -> Result<Config, ConfigError> {
+    let logs = &mut cx.logs;
     let base = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -121,6 +123,7 @@ pub fn build(
     let mut b = Builder {
         base,
         logs,
+        port_map: &cx.port_map,
         warnings: Vec::new(),
         upstreams: HashMap::new(),
         formats: HashMap::new(),
@@ -358,6 +361,13 @@ fn template(d: &Directive, text: &str) -> Result<Template, ConfigError> {
 }
 
 impl Builder<'_> {
+    fn remap(&self, mut addr: SocketAddr) -> SocketAddr {
+        if let Some((_, to)) = self.port_map.iter().find(|(from, _)| *from == addr.port()) {
+            addr.set_port(*to);
+        }
+        addr
+    }
+
     fn warn(&mut self, d: &Directive, message: String) {
         self.warnings.push(format!(
             "[warn] {message} in {}:{}",
@@ -452,6 +462,7 @@ impl Builder<'_> {
                         }
                     }
                     let resolved = resolve_addr(addr, 80)
+                        .map(|a| self.remap(a))
                         .map_err(|why| c.error(format!("{why} in upstream \"{addr}\"")))?;
                     servers.push((addr.clone(), resolved));
                 }
@@ -499,7 +510,11 @@ impl Builder<'_> {
         let mut locations = Vec::new();
         for c in children {
             match c.name.as_str() {
-                "listen" => listen.push(parse_listen(&c)?),
+                "listen" => {
+                    let mut l = parse_listen(&c)?;
+                    l.addr = self.remap(l.addr);
+                    listen.push(l);
+                }
                 "server_name" => {
                     args(&c, 1, usize::MAX)?;
                     names.extend(c.args.iter().map(|n| n.to_ascii_lowercase()));
@@ -676,6 +691,7 @@ impl Builder<'_> {
             Some(up) => up.clone(),
             None => {
                 let addr = resolve_addr(hostport, 80)
+                    .map(|a| self.remap(a))
                     .map_err(|why| d.error(format!("{why} in upstream \"{hostport}\"")))?;
                 Arc::new(Upstream::new(
                     hostport.to_owned(),
@@ -1080,4 +1096,138 @@ fn resolve_addr(text: &str, default_port: u16) -> Result<SocketAddr, &'static st
             all.iter().find(|a| a.is_ipv4()).or(all.first()).copied()
         })
         .ok_or("host not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web_server::config::syntax::parse_str;
+
+    fn build_text(text: &str, port_map: Vec<(u16, u16)>) -> Result<Config, ConfigError> {
+        let path = Path::new("/etc/t/nginx.conf");
+        let tree = parse_str(text, path)?;
+        build(tree, path, &mut LoadContext::new(true, port_map))
+    }
+
+    #[test]
+    fn errors_name_the_directive_file_and_line_like_nginx() {
+        let cases = [
+            (
+                "server {\n  proxy_pas http://x;\n}",
+                "unknown directive \"proxy_pas\" in /etc/t/nginx.conf:2",
+            ),
+            (
+                "server {\n  location / {\n    listen 80;\n  }\n}",
+                "\"listen\" directive is not allowed here in /etc/t/nginx.conf:3",
+            ),
+            (
+                "server { autoindex maybe; }",
+                "invalid value \"maybe\" in \"autoindex\" directive, it must be \"on\" or \"off\" in /etc/t/nginx.conf:1",
+            ),
+            (
+                "server { root; }",
+                "invalid number of arguments in \"root\" directive in /etc/t/nginx.conf:1",
+            ),
+            (
+                "server { client_max_body_size lots; }",
+                "\"client_max_body_size\" directive invalid value in /etc/t/nginx.conf:1",
+            ),
+            (
+                "server { listen 127.0.0.1:99999; }",
+                "invalid port in \"127.0.0.1:99999\" of the \"listen\" directive in /etc/t/nginx.conf:1",
+            ),
+            (
+                "server { location / { proxy_pass ftp://x; } }",
+                "invalid URL prefix in \"ftp://x\" in /etc/t/nginx.conf:1",
+            ),
+            (
+                "server { add_header X $nope; }",
+                "unknown \"nope\" variable in /etc/t/nginx.conf:1",
+            ),
+            (
+                "server { location / { } location / { } }",
+                "duplicate location \"/\"",
+            ),
+            (
+                "server { location /a { location /b { } } }",
+                "location \"/b\" is outside location \"/a\" in /etc/t/nginx.conf:1",
+            ),
+            (
+                "upstream u { }\nserver { }",
+                "no servers are inside upstream \"u\" in /etc/t/nginx.conf:1",
+            ),
+            (
+                "events {}\nhttp {\n  server {\n    root /x;\n    root /y;\n  }\n}",
+                "\"root\" directive is duplicate in /etc/t/nginx.conf:5",
+            ),
+            (
+                "worker_processes 1;\nhttp { }",
+                "no \"server\" block: nothing would listen in /etc/t/nginx.conf:1",
+            ),
+        ];
+        for (text, want) in cases {
+            match build_text(text, Vec::new()) {
+                Ok(_) => panic!("{text:?} should fail with {want}"),
+                Err(err) => assert_eq!(err.to_string(), format!("[emerg] {want}"), "for {text:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn inheritance_follows_nginx() {
+        let config = build_text(
+            "http {\n add_header X-Http 1;\n client_max_body_size 2m;\n server {\n  location /a { add_header X-A 1; }\n  location /b { }\n  root /srv;\n }\n}",
+            Vec::new(),
+        )
+        .unwrap();
+        let server = &config.servers[0];
+        let a = &server.locations[0].conf;
+        let b = &server.locations[1].conf;
+        // add_header at a level replaces the inherited list; no own list inherits it.
+        assert_eq!(
+            a.add_header
+                .iter()
+                .map(|h| h.name.as_str())
+                .collect::<Vec<_>>(),
+            ["x-a"]
+        );
+        assert_eq!(
+            b.add_header
+                .iter()
+                .map(|h| h.name.as_str())
+                .collect::<Vec<_>>(),
+            ["x-http"]
+        );
+        // a server-level root written after its locations still applies to them.
+        assert!(matches!(&b.doc_root, DocRoot::Root(p) if p == Path::new("/srv")));
+        assert_eq!(b.client_max_body_size, 2 * 1024 * 1024);
+    }
+
+    #[test]
+    fn port_map_moves_listen_and_upstream_ports_only() {
+        let config = build_text(
+            "upstream app { server 127.0.0.1:8000; }\nserver { listen 8080; location / { proxy_pass http://app; } location /d { proxy_pass http://127.0.0.1:8000; } }",
+            vec![(8080, 18080), (8000, 18000)],
+        )
+        .unwrap();
+        let server = &config.servers[0];
+        assert_eq!(server.listen[0].addr.port(), 18080);
+        assert_eq!(server.listen[0].spec, "8080");
+        for location in &server.locations {
+            let proxy = location.conf.proxy.as_ref().unwrap();
+            assert_eq!(proxy.upstream.peers[0].addr.port(), 18000);
+        }
+    }
+
+    #[test]
+    fn times_and_sizes() {
+        assert_eq!(parse_time("60"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_time("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_time("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_time("1x"), None);
+        assert_eq!(parse_size("1m"), Some(1024 * 1024));
+        assert_eq!(parse_size("10K"), Some(10 * 1024));
+        assert_eq!(parse_size("0"), Some(0));
+        assert_eq!(parse_size("m"), None);
+    }
 }

@@ -46,10 +46,28 @@ impl ConfigError {
     }
 }
 
+/// What a configuration is read with, besides its text.
+pub struct LoadContext {
+    /// Log files stay open across reloads.
+    pub logs: LogFiles,
+    /// `--port FROM:TO`: listen on and proxy to TO wherever the file says FROM, so the tutor
+    /// can move the stack off busy ports without editing the learner's nginx.conf.
+    pub port_map: Vec<(u16, u16)>,
+}
+
+impl LoadContext {
+    pub fn new(stdout_is_trace: bool, port_map: Vec<(u16, u16)>) -> Self {
+        Self {
+            logs: LogFiles::new(stdout_is_trace),
+            port_map,
+        }
+    }
+}
+
 /// Read, check and build a configuration file.
-pub fn load(path: &Path, logs: &mut LogFiles) -> Result<Config, ConfigError> {
+pub fn load(path: &Path, cx: &mut LoadContext) -> Result<Config, ConfigError> {
     let tree = syntax::parse_file(path)?;
-    build(tree, path, logs)
+    build(tree, path, cx)
 }
 
 /// Everything the running web server needs to answer requests.
