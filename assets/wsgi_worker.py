@@ -342,7 +342,8 @@ class Worker:
                 return
             if head is None:
                 raise SpecError(
-                    "the application produced body data before calling start_response"
+                    "the application returned a body without calling "
+                    "start_response(status, headers) first"
                 )
             if not sent:
                 out.append(head_frame())

@@ -37,7 +37,12 @@ pub struct WebServerArgs {
 #[derive(Debug, Args, Clone)]
 pub struct WsgiServerArgs {
     /// The socket to bind, HOST:PORT.
-    #[arg(short = 'b', long = "bind", value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    #[arg(
+        short = 'b',
+        long = "bind",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8000"
+    )]
     pub bind: String,
     /// The number of worker processes.
     #[arg(short = 'w', long = "workers", value_name = "N", default_value_t = 1)]

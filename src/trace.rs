@@ -101,7 +101,11 @@ pub enum Hop {
         handler: String,
     },
     /// A file or directory listing was answered from disk (or refused: see `status`).
-    StaticServed { path: String, status: u16, size: u64 },
+    StaticServed {
+        path: String,
+        status: u16,
+        size: u64,
+    },
     /// The request was passed upstream: `headers` as sent, `added` those the web server set.
     Proxied {
         upstream: String,
@@ -131,7 +135,10 @@ pub enum Hop {
     /// The environ handed to the application (long values shortened).
     EnvironBuilt { environ: Vec<(String, String)> },
     /// The application called `start_response`.
-    StartResponse { status: String, headers: Vec<Header> },
+    StartResponse {
+        status: String,
+        headers: Vec<Header>,
+    },
     /// The body went out: how many non-empty chunks and bytes.
     BodySent { chunks: u64, bytes: u64 },
     /// The request is done; where its time went.

@@ -27,9 +27,13 @@ pub enum AppSpecError {
         "no built-in app named {0:?}; the built-in apps are builtin:hello, builtin:environ, builtin:echo and builtin:site"
     )]
     UnknownBuiltin(String),
-    #[error("{0:?} is not a Python name; the part after ':' names the callable, like application or create_app()")]
+    #[error(
+        "{0:?} is not a Python name; the part after ':' names the callable, like application or create_app()"
+    )]
     BadCallable(String),
-    #[error("{0:?} is not a Python module name; use module.sub:callable or path/to/app.py:callable")]
+    #[error(
+        "{0:?} is not a Python module name; use module.sub:callable or path/to/app.py:callable"
+    )]
     BadModule(String),
 }
 

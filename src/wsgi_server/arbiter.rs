@@ -37,13 +37,24 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
     };
     log::info(
         me,
-        &format!("Starting wsgi-tutor wsgi-server {}", env!("CARGO_PKG_VERSION")),
+        &format!(
+            "Starting wsgi-tutor wsgi-server {}",
+            env!("CARGO_PKG_VERSION")
+        ),
     );
     let listener = match bind(&args.bind).await {
         Ok(listener) => listener,
         Err(error) => {
-            log::error_log(me, Level::Error, &format!("Connection in use or not allowed: {} ({error})", args.bind));
-            log::error_log(me, Level::Error, "Retry with another address, e.g. -b 127.0.0.1:8001");
+            log::error_log(
+                me,
+                Level::Error,
+                &format!("Connection in use or not allowed: {} ({error})", args.bind),
+            );
+            log::error_log(
+                me,
+                Level::Error,
+                "Retry with another address, e.g. -b 127.0.0.1:8001",
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -55,7 +66,11 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
 
     let (control_tx, mut control_rx) = unbounded_channel();
     if let Err(error) = control::watch_signals(control_tx.clone()) {
-        log::error_log(me, Level::Warning, &format!("cannot watch signals: {error}"));
+        log::error_log(
+            me,
+            Level::Warning,
+            &format!("cannot watch signals: {error}"),
+        );
     }
     if args.control_stdin {
         control::read_stdin(control_tx.clone(), me);
@@ -63,12 +78,18 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
 
     let (backend, mut boot_failed) = match (&app, python) {
         (AppSpec::Builtin(name), _) => {
-            log::info(me, &format!("Using worker: builtin:{name} (Rust, in the arbiter, no Python)"));
+            log::info(
+                me,
+                &format!("Using worker: builtin:{name} (Rust, in the arbiter, no Python)"),
+            );
             (Backend::Builtin(name.clone()), None)
         }
         (_, Some(python)) => {
             log::info(me, "Using worker: sync");
-            log::info(me, &format!("Python {} at {}", python.version, python.program.display()));
+            log::info(
+                me,
+                &format!("Python {} at {}", python.version, python.program.display()),
+            );
             let config = WorkerConfig {
                 python,
                 app: app.clone(),
@@ -151,7 +172,9 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
         }
     }
     if let Backend::Workers(pool) = &shared.backend {
-        let workers_deadline = Instant::now().max(deadline).min(Instant::now() + Duration::from_secs(5));
+        let workers_deadline = Instant::now()
+            .max(deadline)
+            .min(Instant::now() + Duration::from_secs(5));
         pool.stop(workers_deadline).await;
     }
     log::info(me, "Shutting down: Master");

@@ -59,7 +59,9 @@ impl Body for WsgiBody {
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            WsgiBody::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            WsgiBody::Full(data) => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             WsgiBody::Stream { .. } => SizeHint::default(),
         }
     }

@@ -73,18 +73,24 @@ pub async fn serve(name: &str, environ: &Environ, body: Bytes, trip: Trip) -> Re
         .iter()
         .map(|(n, v)| ((*n).to_owned(), v.clone()))
         .collect();
-    trip.sink.emit(Some(&trip.request_id), || Hop::StartResponse {
-        status: reply.status.to_owned(),
-        headers: headers.clone(),
-    });
-    let code: u16 = reply.status[..3].parse().expect("built-in statuses are valid");
+    trip.sink
+        .emit(Some(&trip.request_id), || Hop::StartResponse {
+            status: reply.status.to_owned(),
+            headers: headers.clone(),
+        });
+    let code: u16 = reply.status[..3]
+        .parse()
+        .expect("built-in statuses are valid");
     let (body, chunks, bytes) = match reply.body {
         ReplyBody::Full(data) => {
             let len = data.len() as u64;
             (WsgiBody::full(data), u64::from(len > 0), len)
         }
         ReplyBody::Paced(chunks, pause) => {
-            let (count, len) = (chunks.len() as u64, chunks.iter().map(|c| c.len() as u64).sum());
+            let (count, len) = (
+                chunks.len() as u64,
+                chunks.iter().map(|c| c.len() as u64).sum(),
+            );
             let (tx, rx) = mpsc::channel(4);
             tokio::spawn(async move {
                 for (i, chunk) in chunks.into_iter().enumerate() {
@@ -112,9 +118,10 @@ pub async fn serve(name: &str, environ: &Environ, body: Bytes, trip: Trip) -> Re
                 .append(HeaderName::from_static(name), value);
         }
     }
-    response
-        .headers_mut()
-        .insert(hyper::header::SERVER, HeaderValue::from_static("wsgi-tutor"));
+    response.headers_mut().insert(
+        hyper::header::SERVER,
+        HeaderValue::from_static("wsgi-tutor"),
+    );
     trip.sink
         .emit(Some(&trip.request_id), || Hop::BodySent { chunks, bytes });
     trip.finish(code, bytes, started.elapsed().as_micros() as u64, headers);

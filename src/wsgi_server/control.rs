@@ -22,7 +22,9 @@ pub enum Control {
     Pool(Command),
     /// Stop gracefully; `signal` names the cause for the log, like gunicorn's
     /// "Handling signal: term".
-    Stop { signal: &'static str },
+    Stop {
+        signal: &'static str,
+    },
 }
 
 /// One stdin command line, or an error that lists the commands.

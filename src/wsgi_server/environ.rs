@@ -120,7 +120,11 @@ impl Environ {
             let mut key = String::with_capacity(5 + name.as_str().len());
             key.push_str("HTTP_");
             for c in name.as_str().chars() {
-                key.push(if c == '-' { '_' } else { c.to_ascii_uppercase() });
+                key.push(if c == '-' {
+                    '_'
+                } else {
+                    c.to_ascii_uppercase()
+                });
             }
             // Repeated headers are joined into one value, as one header line would carry
             // them (cookies with "; ", which is how a Cookie header separates them).
@@ -223,14 +227,12 @@ pub fn version_str(version: Version) -> &'static str {
 
 /// `example.com:8080` → ("example.com", 8080); `[::1]` → ("::1", default).
 fn split_host(host: &str, default_port: u16) -> (String, u16) {
-    if let Some(rest) = host.strip_prefix('[') {
-        if let Some((addr, tail)) = rest.split_once(']') {
-            let port = tail
-                .strip_prefix(':')
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(default_port);
-            return (addr.to_owned(), port);
-        }
+    if let Some((addr, tail)) = host.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        let port = tail
+            .strip_prefix(':')
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(default_port);
+        return (addr.to_owned(), port);
     }
     match host.rsplit_once(':') {
         Some((name, port)) if port.parse::<u16>().is_ok() => {
@@ -269,7 +271,8 @@ mod tests {
         let local = "127.0.0.1:50000";
         let remote = "192.0.2.7:50000";
         // (target, headers, peer, key, expected value as Python sees it)
-        let table: &[(&str, &[(&str, &str)], &str, &str, &str)] = &[
+        type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
+        let table: &[Row] = &[
             ("/a%20b", &[], local, "PATH_INFO", "/a b"),
             ("/caf%C3%A9", &[], local, "PATH_INFO", "/cafÃ©"),
             ("/x?q=1&r=%20", &[], local, "QUERY_STRING", "q=1&r=%20"),
@@ -278,33 +281,113 @@ mod tests {
             ("/", &[], local, "SCRIPT_NAME", ""),
             ("/", &[], local, "REQUEST_METHOD", "GET"),
             ("/", &[], local, "SERVER_PROTOCOL", "HTTP/1.1"),
-            ("/", &[("host", "example.com:8080")], local, "SERVER_NAME", "example.com"),
-            ("/", &[("host", "example.com:8080")], local, "SERVER_PORT", "8080"),
+            (
+                "/",
+                &[("host", "example.com:8080")],
+                local,
+                "SERVER_NAME",
+                "example.com",
+            ),
+            (
+                "/",
+                &[("host", "example.com:8080")],
+                local,
+                "SERVER_PORT",
+                "8080",
+            ),
             ("/", &[("host", "example.com")], local, "SERVER_PORT", "80"),
             ("/", &[("host", "[::1]:9000")], local, "SERVER_NAME", "::1"),
             ("/", &[], local, "SERVER_NAME", "127.0.0.1"),
             ("/", &[], local, "SERVER_PORT", "8000"),
-            ("/", &[("content-type", "text/plain")], local, "CONTENT_TYPE", "text/plain"),
-            ("/", &[("content-length", "5")], local, "CONTENT_LENGTH", "5"),
+            (
+                "/",
+                &[("content-type", "text/plain")],
+                local,
+                "CONTENT_TYPE",
+                "text/plain",
+            ),
+            (
+                "/",
+                &[("content-length", "5")],
+                local,
+                "CONTENT_LENGTH",
+                "5",
+            ),
             ("/", &[], local, "CONTENT_LENGTH", ""),
-            ("/", &[("x-a", "1"), ("x-a", "2")], local, "HTTP_X_A", "1, 2"),
-            ("/", &[("cookie", "a=1"), ("cookie", "b=2")], local, "HTTP_COOKIE", "a=1; b=2"),
-            ("/", &[("user-agent", "curl/8")], local, "HTTP_USER_AGENT", "curl/8"),
-            ("/", &[("x-latin", "caf\u{e9}")], local, "HTTP_X_LATIN", "cafÃ©"),
+            (
+                "/",
+                &[("x-a", "1"), ("x-a", "2")],
+                local,
+                "HTTP_X_A",
+                "1, 2",
+            ),
+            (
+                "/",
+                &[("cookie", "a=1"), ("cookie", "b=2")],
+                local,
+                "HTTP_COOKIE",
+                "a=1; b=2",
+            ),
+            (
+                "/",
+                &[("user-agent", "curl/8")],
+                local,
+                "HTTP_USER_AGENT",
+                "curl/8",
+            ),
+            (
+                "/",
+                &[("x-latin", "caf\u{e9}")],
+                local,
+                "HTTP_X_LATIN",
+                "cafÃ©",
+            ),
             ("/", &[], local, "REMOTE_ADDR", "127.0.0.1"),
-            ("/", &[("x-forwarded-for", "10.0.0.1, 10.0.0.2")], local, "REMOTE_ADDR", "10.0.0.2"),
-            ("/", &[("x-forwarded-for", "10.0.0.1")], remote, "REMOTE_ADDR", "192.0.2.7"),
-            ("/", &[("x-forwarded-proto", "https")], local, "wsgi.url_scheme", "https"),
-            ("/", &[("x-forwarded-proto", "https")], remote, "wsgi.url_scheme", "http"),
+            (
+                "/",
+                &[("x-forwarded-for", "10.0.0.1, 10.0.0.2")],
+                local,
+                "REMOTE_ADDR",
+                "10.0.0.2",
+            ),
+            (
+                "/",
+                &[("x-forwarded-for", "10.0.0.1")],
+                remote,
+                "REMOTE_ADDR",
+                "192.0.2.7",
+            ),
+            (
+                "/",
+                &[("x-forwarded-proto", "https")],
+                local,
+                "wsgi.url_scheme",
+                "https",
+            ),
+            (
+                "/",
+                &[("x-forwarded-proto", "https")],
+                remote,
+                "wsgi.url_scheme",
+                "http",
+            ),
             ("/", &[], local, "wsgi.url_scheme", "http"),
-            ("/", &[("x-forwarded-proto", "https"), ("host", "h")], local, "SERVER_PORT", "443"),
+            (
+                "/",
+                &[("x-forwarded-proto", "https"), ("host", "h")],
+                local,
+                "SERVER_PORT",
+                "443",
+            ),
         ];
         let mut failures = Vec::new();
         for (target, headers, peer, key, want) in table {
             let env = environ_of(target, headers, peer);
             let got = env.get(key).map(latin1);
             if got.as_deref() != Some(*want) {
-                failures.push(format!("{target} {headers:?} {key}: got {got:?}, want {want:?}"));
+                failures.push(format!(
+                    "{target} {headers:?} {key}: got {got:?}, want {want:?}"
+                ));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -348,6 +431,10 @@ mod tests {
         };
         assert_eq!(env.encode(), b"A\x001\x00B\x00");
         let trace = env.for_trace(Some(0));
-        assert!(trace.iter().any(|(k, v)| k == "wsgi.version" && v == "(1, 0)"));
+        assert!(
+            trace
+                .iter()
+                .any(|(k, v)| k == "wsgi.version" && v == "(1, 0)")
+        );
     }
 }

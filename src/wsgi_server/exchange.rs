@@ -66,12 +66,13 @@ impl Trip {
             app_us,
             total_us,
         });
-        self.sink.emit(Some(&self.request_id), || Hop::ResponseSent {
-            status,
-            bytes,
-            total_us,
-            headers,
-        });
+        self.sink
+            .emit(Some(&self.request_id), || Hop::ResponseSent {
+                status,
+                bytes,
+                total_us,
+                headers,
+            });
     }
 
     /// Log an application error the gunicorn way and put it in the trace.
@@ -142,7 +143,7 @@ pub async fn run(
                 message: message.clone(),
                 traceback: None,
             });
-            pool.lost(worker, "crash");
+            pool.lost(worker, None);
             responder.fail(StatusCode::INTERNAL_SERVER_ERROR, &message);
         }
         Err(_) => {
@@ -160,7 +161,7 @@ pub async fn run(
                 message: message.clone(),
                 traceback: None,
             });
-            pool.lost(worker, "timeout");
+            pool.lost(worker, Some("timeout"));
             responder.fail(StatusCode::GATEWAY_TIMEOUT, &message);
         }
     }
@@ -214,9 +215,7 @@ async fn talk(
             stdin.write_all(&header).await?;
             stdin.write_all(&data).await?;
         }
-        stdin
-            .write_all(&[protocol::BODY_END, 0, 0, 0, 0])
-            .await?;
+        stdin.write_all(&[protocol::BODY_END, 0, 0, 0, 0]).await?;
         Ok(())
     };
 
@@ -263,10 +262,9 @@ async fn talk(
             if responder.respond.is_some()
                 && responder.error.is_none()
                 && !reader.has_buffered_frame()
+                && let Some(head) = head.take()
             {
-                if let Some(head) = head.take() {
-                    responder.start_stream(head, std::mem::take(&mut pending));
-                }
+                responder.start_stream(head, std::mem::take(&mut pending));
             }
         }
         responder.end(head, pending, head_request);
@@ -300,10 +298,11 @@ impl Responder {
             .iter()
             .map(|(n, v)| (super::environ::latin1(n), super::environ::latin1(v)))
             .collect();
-        trip.sink.emit(Some(&trip.request_id), || Hop::StartResponse {
-            status: status_line.clone(),
-            headers: headers.clone(),
-        });
+        trip.sink
+            .emit(Some(&trip.request_id), || Hop::StartResponse {
+                status: status_line.clone(),
+                headers: headers.clone(),
+            });
         let spec = |message: String| AppErrorReport {
             kind: "spec".into(),
             message,
@@ -314,14 +313,18 @@ impl Responder {
             .and_then(|c| c.parse::<u16>().ok())
             .and_then(|c| StatusCode::from_u16(c).ok())
             .filter(|c| c.as_u16() >= 100)
-            .ok_or_else(|| spec(format!("start_response: {status_line:?} is not a valid HTTP status")))?;
+            .ok_or_else(|| {
+                spec(format!(
+                    "start_response: {status_line:?} is not a valid HTTP status"
+                ))
+            })?;
         let mut response = Response::new(());
         *response.status_mut() = code;
         let reason = status_line.get(4..).unwrap_or_default();
-        if Some(reason) != code.canonical_reason() {
-            if let Ok(phrase) = ReasonPhrase::try_from(head.status.slice(4..)) {
-                response.extensions_mut().insert(phrase);
-            }
+        if Some(reason) != code.canonical_reason()
+            && let Ok(phrase) = ReasonPhrase::try_from(head.status.slice(4..))
+        {
+            response.extensions_mut().insert(phrase);
         }
         let map = response.headers_mut();
         map.reserve(head.headers.len() + 1);
@@ -340,7 +343,10 @@ impl Responder {
             map.append(name, value);
         }
         if !map.contains_key(hyper::header::SERVER) {
-            map.insert(hyper::header::SERVER, HeaderValue::from_static("wsgi-tutor"));
+            map.insert(
+                hyper::header::SERVER,
+                HeaderValue::from_static("wsgi-tutor"),
+            );
         }
         self.status = code.as_u16();
         self.headers = headers;
@@ -348,7 +354,9 @@ impl Responder {
     }
 
     fn start_stream(&mut self, head: Response<()>, first: Vec<Bytes>) {
-        let Some(respond) = self.respond.take() else { return };
+        let Some(respond) = self.respond.take() else {
+            return;
+        };
         let (tx, rx) = mpsc::channel(16);
         let body = WsgiBody::Stream {
             first: first.into(),
@@ -378,10 +386,15 @@ impl Responder {
             drop(tx); // the end of a streamed body
             return;
         }
-        let Some(respond) = self.respond.take() else { return };
+        let Some(respond) = self.respond.take() else {
+            return;
+        };
         let Some(head) = head else {
             self.status = 500;
-            let _ = respond.send(plain(StatusCode::INTERNAL_SERVER_ERROR, "the worker sent no response"));
+            let _ = respond.send(plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the worker sent no response",
+            ));
             return;
         };
         let data = match pending.len() {
@@ -433,6 +446,9 @@ pub fn plain(status: StatusCode, message: &str) -> Response<WsgiBody> {
         hyper::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    headers.insert(hyper::header::SERVER, HeaderValue::from_static("wsgi-tutor"));
+    headers.insert(
+        hyper::header::SERVER,
+        HeaderValue::from_static("wsgi-tutor"),
+    );
     response
 }

@@ -76,11 +76,7 @@ pub async fn handle(
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         remote: peer.ip().to_string(),
-        request_line: format!(
-            "{} {target} {}",
-            parts.method,
-            version_str(parts.version)
-        ),
+        request_line: format!("{} {target} {}", parts.method, version_str(parts.version)),
         referer: header(REFERER),
         user_agent: header(USER_AGENT),
         sink: sink.clone(),

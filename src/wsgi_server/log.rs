@@ -129,8 +129,16 @@ pub struct Access<'a> {
 /// One access-log line, in gunicorn's default format.
 pub fn access(entry: &Access<'_>) {
     let time = now().format(ACCESS_TIME).unwrap_or_default();
-    let bytes = entry.bytes.map_or_else(|| "-".to_owned(), |b| b.to_string());
-    let dash = |s: &str| if s.is_empty() { "-".to_owned() } else { s.to_owned() };
+    let bytes = entry
+        .bytes
+        .map_or_else(|| "-".to_owned(), |b| b.to_string());
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
     send(format!(
         "{} - - [{time}] \"{}\" {} {bytes} \"{}\" \"{}\"\n",
         entry.remote,

@@ -49,6 +49,13 @@ pub fn main(args: WsgiServerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = args.chdir.as_ref().filter(|d| !d.is_dir()) {
+        eprintln!(
+            "wsgi-tutor wsgi-server: --chdir {}: no such directory",
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
     let python = match &app {
         AppSpec::Builtin(_) => None,
         _ => match python::discover(args.python.as_deref(), args.chdir.as_deref()) {
@@ -59,15 +66,6 @@ pub fn main(args: WsgiServerArgs) -> ExitCode {
             }
         },
     };
-    if let Some(dir) = &args.chdir {
-        if !dir.is_dir() {
-            eprintln!(
-                "wsgi-tutor wsgi-server: --chdir {}: no such directory",
-                dir.display()
-            );
-            return ExitCode::FAILURE;
-        }
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

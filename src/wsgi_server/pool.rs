@@ -163,8 +163,7 @@ impl Pool {
             Some("max requests")
         } else if worker.generation < state.generation && current_booted(&state) {
             Some("reload")
-        } else if worker.generation == state.generation && current_count(&state) > state.target
-        {
+        } else if worker.generation == state.generation && current_count(&state) > state.target {
             Some("workers decreased")
         } else {
             None
@@ -179,12 +178,15 @@ impl Pool {
         }
     }
 
-    /// The worker broke down mid-request (it crashed, or overstayed `--timeout`). It is
-    /// killed; the manager replaces it once it has exited.
-    pub fn lost(&self, worker: Worker, reason: &str) {
+    /// The worker broke down mid-request: it crashed (`reason` None: its exit status will
+    /// tell) or overstayed `--timeout`. It is killed to be sure; the manager replaces it
+    /// once it has exited.
+    pub fn lost(&self, worker: Worker, reason: Option<&str>) {
         let mut state = self.lock();
         if let Some(proc_) = state.procs.get_mut(&worker.id) {
-            proc_.leaving.get_or_insert_with(|| reason.to_owned());
+            if let Some(reason) = reason {
+                proc_.leaving.get_or_insert_with(|| reason.to_owned());
+            }
             proc_.kill.notify_one();
         }
     }
@@ -272,11 +274,7 @@ impl Pool {
         // Too many workers of this generation: retire idle ones (busy ones at check-in).
         let mut extra = current_count(state).saturating_sub(state.target);
         while extra > 0 {
-            let Some(pos) = state
-                .idle
-                .iter()
-                .rposition(|w| w.generation == generation)
-            else {
+            let Some(pos) = state.idle.iter().rposition(|w| w.generation == generation) else {
                 break;
             };
             let worker = state.idle.remove(pos).expect("position exists");

@@ -174,12 +174,12 @@ mod tests {
         assert_eq!(head.headers.len(), 1);
         assert_eq!(&head.headers[0].0[..], b"Content-Type");
         assert_eq!(&head.headers[0].1[..], b"text/plain");
-        assert_eq!(reader.next_frame().await.unwrap(), (DATA, Bytes::from("hello")));
+        assert_eq!(
+            reader.next_frame().await.unwrap(),
+            (DATA, Bytes::from("hello"))
+        );
         assert_eq!(reader.next_frame().await.unwrap(), (END, Bytes::new()));
-        assert!(matches!(
-            reader.next_frame().await,
-            Err(ReadError::Closed)
-        ));
+        assert!(matches!(reader.next_frame().await, Err(ReadError::Closed)));
     }
 
     #[test]

@@ -63,7 +63,11 @@ pub fn discover(explicit: Option<&str>, cwd: Option<&Path>) -> Result<Python, St
         return Ok(Python {
             // The real interpreter skips shims; `py -3` keeps its launcher if unsure.
             program: exe.clone().unwrap_or_else(|| PathBuf::from(program)),
-            args: if exe.is_some() { Vec::new() } else { args.clone() },
+            args: if exe.is_some() {
+                Vec::new()
+            } else {
+                args.clone()
+            },
             version: version.unwrap_or("?").to_owned(),
         });
     }
