@@ -421,11 +421,11 @@ fn pep_3333_finer_points() {
     server.log.wait_for("close() was called", SECS_20);
     let response = server.get("/empty");
     assert_eq!(response.header("X-Empty"), Some("yes"));
-    // Many headers.
-    let names: Vec<String> = (0..150).map(|i| format!("X-H{i}")).collect();
+    // Many headers (hyper, like gunicorn, accepts up to 100).
+    let names: Vec<String> = (0..90).map(|i| format!("X-H{i}")).collect();
     let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
     let response = request(server.port, "GET", "/headers", &headers, b"");
-    assert_eq!(response.text(), "150");
+    assert_eq!(response.text(), "90");
 }
 
 #[test]

@@ -110,7 +110,6 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
     builder
         .keep_alive(true)
         .title_case_headers(true)
-        .max_headers(256)
         .writev(true);
     let graceful = GracefulShutdown::new();
     let mut exit = ExitCode::SUCCESS;

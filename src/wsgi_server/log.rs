@@ -1,67 +1,79 @@
 //! gunicorn-style logs on standard error: the error log (`[time] [pid] [LEVEL] message`)
 //! and the access log (`%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"`).
 //!
-//! Lines go through a channel to one writer thread, so request handlers never wait on the
-//! terminal and the order of lines is the order they were logged. The writer flushes
-//! whenever the channel runs empty; [`flush`] waits for that before the process exits.
+//! Lines are appended to a buffer that a writer thread empties a few milliseconds after
+//! the first line arrives, so under load one write carries many lines and request handlers
+//! never wait on the terminal; order is kept. [`flush`] writes what is pending right away
+//! (before the process exits).
 
 use std::io::Write;
-use std::sync::OnceLock;
-use std::sync::mpsc::{Sender, channel};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Duration;
 
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
-enum Line {
-    Text(String),
-    Flush(Sender<()>),
-}
-
 struct Logger {
-    tx: std::sync::Mutex<Sender<Line>>,
+    pending: Mutex<Vec<u8>>,
+    ready: Condvar,
+    /// Held while writing, so batches reach stderr in the order they were taken.
+    writing: Mutex<()>,
     offset: UtcOffset,
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
+/// How long the writer waits for more lines before writing a batch.
+const BATCH_WAIT: Duration = Duration::from_millis(5);
+
 /// Start the writer. Call before the runtime starts threads: the local UTC offset can only
 /// be read safely while the process is single-threaded.
 pub fn init() {
     let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
-    let (tx, rx) = channel::<Line>();
+    let logger = LOGGER.get_or_init(|| Logger {
+        pending: Mutex::new(Vec::new()),
+        ready: Condvar::new(),
+        writing: Mutex::new(()),
+        offset,
+    });
     std::thread::Builder::new()
         .name("log-writer".into())
         .spawn(move || {
-            let mut err = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
-            while let Ok(first) = rx.recv() {
-                let mut next = Some(first);
-                while let Some(line) = next {
-                    match line {
-                        Line::Text(text) => {
-                            let _ = err.write_all(text.as_bytes());
-                        }
-                        Line::Flush(done) => {
-                            let _ = err.flush();
-                            let _ = done.send(());
-                        }
+            loop {
+                {
+                    let mut pending = logger.pending.lock().expect("log lock");
+                    while pending.is_empty() {
+                        pending = logger.ready.wait(pending).expect("log lock");
                     }
-                    next = rx.try_recv().ok();
                 }
-                let _ = err.flush();
+                std::thread::sleep(BATCH_WAIT);
+                write_pending(logger);
             }
         })
         .expect("spawn the log writer thread");
-    let _ = LOGGER.set(Logger {
-        tx: std::sync::Mutex::new(tx),
-        offset,
-    });
+}
+
+fn write_pending(logger: &Logger) {
+    let _writing = logger.writing.lock().expect("log lock");
+    let data = std::mem::take(&mut *logger.pending.lock().expect("log lock"));
+    if !data.is_empty() {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(&data);
+        let _ = err.flush();
+    }
 }
 
 fn send(text: String) {
     match LOGGER.get() {
         Some(logger) => {
-            let _ = logger.tx.lock().expect("log lock").send(Line::Text(text));
+            let mut pending = logger.pending.lock().expect("log lock");
+            let was_empty = pending.is_empty();
+            pending.extend_from_slice(text.as_bytes());
+            drop(pending);
+            if was_empty {
+                logger.ready.notify_one();
+            }
         }
         None => eprint!("{text}"),
     }
@@ -149,17 +161,9 @@ pub fn access(entry: &Access<'_>) {
     ));
 }
 
-/// Wait until every line logged so far is written (before exiting).
+/// Write every line logged so far (before exiting).
 pub fn flush() {
-    let Some(logger) = LOGGER.get() else { return };
-    let (tx, rx) = channel();
-    if logger
-        .tx
-        .lock()
-        .expect("log lock")
-        .send(Line::Flush(tx))
-        .is_ok()
-    {
-        let _ = rx.recv_timeout(std::time::Duration::from_secs(2));
+    if let Some(logger) = LOGGER.get() {
+        write_pending(logger);
     }
 }

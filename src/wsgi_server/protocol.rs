@@ -77,7 +77,9 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
 }
 
-const READ_CHUNK: usize = 256 * 1024;
+/// Read buffer growth. Modest on purpose: a buffer is only reused once the responses
+/// sliced from it are gone, and large allocations are mapped and unmapped by the allocator.
+const READ_CHUNK: usize = 64 * 1024;
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(inner: R) -> Self {
@@ -115,7 +117,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if let Some(frame) = self.buffered_frame() {
                 return Ok(frame);
             }
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 8 {
                 self.buf.reserve(READ_CHUNK);
             }
             if self.inner.read_buf(&mut self.buf).await? == 0 {
