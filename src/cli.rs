@@ -81,6 +81,13 @@ pub struct WsgiServerArgs {
     /// Write one JSON line per hop event to standard output (the tutor reads these).
     #[arg(long)]
     pub trace_json: bool,
+    /// Read control commands from standard input, one per line: `reload`, `workers N`,
+    /// `workers +1`, `workers -1`, `stop`. The end of input stops the server.
+    #[arg(long)]
+    pub control_stdin: bool,
+    /// The Python interpreter for the workers (default: python3, python, then py -3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<String>,
     /// The application: `module:callable`, `path/to/file.py:callable` or `builtin:NAME`.
     #[arg(value_name = "APP")]
     pub app: String,

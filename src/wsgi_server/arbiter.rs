@@ -1,0 +1,220 @@
+//! The arbiter: gunicorn's name for the master process. It binds the socket, accepts
+//! connections (HTTP/1.1, via hyper), keeps the worker pool at the right size, and obeys
+//! signals and control commands. Stopping is graceful: stop accepting, let in-flight
+//! requests finish within `--graceful-timeout`, then stop the workers.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc::unbounded_channel;
+
+use super::app_spec::AppSpec;
+use super::control::{self, Control};
+use super::handler::{self, Backend, Shared};
+use super::log::{self, Level};
+use super::pool::Pool;
+use super::python::Python;
+use super::worker::WorkerConfig;
+use crate::cli::WsgiServerArgs;
+use crate::trace::{Hop, Process, TraceSink};
+
+/// gunicorn's exit status when a worker cannot boot.
+const EXIT_BOOT_ERROR: u8 = 3;
+
+pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> ExitCode {
+    let me = std::process::id();
+    let sink = if args.trace_json {
+        TraceSink::to_stdout(Process::WsgiServer)
+    } else {
+        TraceSink::disabled()
+    };
+    log::info(
+        me,
+        &format!(
+            "Starting wsgi-tutor wsgi-server {}",
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    let listener = match bind(&args.bind).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            log::error_log(
+                me,
+                Level::Error,
+                &format!("Connection in use or not allowed: {} ({error})", args.bind),
+            );
+            log::error_log(
+                me,
+                Level::Error,
+                "Retry with another address, e.g. -b 127.0.0.1:8001",
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = listener.local_addr().expect("bound socket has an address");
+    log::info(me, &format!("Listening at: http://{local} ({me})"));
+    sink.emit(None, || Hop::Listening {
+        addr: local.to_string(),
+    });
+
+    let (control_tx, mut control_rx) = unbounded_channel();
+    if let Err(error) = control::watch_signals(control_tx.clone()) {
+        log::error_log(
+            me,
+            Level::Warning,
+            &format!("cannot watch signals: {error}"),
+        );
+    }
+    if args.control_stdin {
+        control::read_stdin(control_tx.clone(), me);
+    }
+
+    let (backend, mut boot_failed) = match (&app, python) {
+        (AppSpec::Builtin(name), _) => {
+            log::info(
+                me,
+                &format!("Using worker: builtin:{name} (Rust, in the arbiter, no Python)"),
+            );
+            (Backend::Builtin(name.clone()), None)
+        }
+        (_, Some(python)) => {
+            log::info(me, "Using worker: sync");
+            log::info(
+                me,
+                &format!("Python {} at {}", python.version, python.program.display()),
+            );
+            let config = WorkerConfig {
+                python,
+                app: app.clone(),
+                chdir: args.chdir.clone(),
+                timeout: Duration::from_secs(args.timeout.max(1)),
+            };
+            let (pool, failed) = Pool::start(config, args.workers, args.max_requests, sink.clone());
+            (Backend::Workers(pool), Some(failed))
+        }
+        (_, None) => unreachable!("Python apps come with a Python"),
+    };
+    let shared = Arc::new(Shared {
+        backend,
+        sink: sink.clone(),
+    });
+
+    let mut builder = http1::Builder::new();
+    builder
+        .keep_alive(true)
+        .title_case_headers(true)
+        .writev(true);
+    let graceful = GracefulShutdown::new();
+    let mut exit = ExitCode::SUCCESS;
+
+    let stop_reason: Option<&'static str> = loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(error) => {
+                        log::error_log(me, Level::Error, &format!("accept: {error}"));
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                serve_connection(&builder, &graceful, stream, peer, local, shared.clone());
+            }
+            control = control_rx.recv() => match control {
+                Some(Control::Stop { signal }) => break Some(signal),
+                Some(Control::Pool(command)) => {
+                    log::info(me, &format!("Handling signal: {}", control::signal_name(Control::Pool(command))));
+                    if let Backend::Workers(pool) = &shared.backend {
+                        pool.command(command);
+                    }
+                }
+                None => break None,
+            },
+            Ok(()) = wait_boot_failure(&mut boot_failed) => {
+                exit = ExitCode::from(EXIT_BOOT_ERROR);
+                break None;
+            }
+        }
+    };
+    drop(listener);
+
+    if exit != ExitCode::SUCCESS {
+        if let Backend::Workers(pool) = &shared.backend {
+            pool.kill_all().await;
+        }
+        log::error_log(me, Level::Error, "Shutting down: Master");
+        log::error_log(me, Level::Error, "Reason: Worker failed to boot.");
+        log::flush();
+        return exit;
+    }
+
+    if let Some(signal) = stop_reason {
+        log::info(me, &format!("Handling signal: {signal}"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.graceful_timeout);
+    // A second Ctrl-C (or stop) while waiting means: stop now.
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep_until(deadline.into()) => {
+            log::error_log(me, Level::Warning, "Graceful timeout: cutting the remaining connections");
+        }
+        Some(Control::Stop { .. }) = control_rx.recv() => {
+            log::error_log(me, Level::Warning, "Stopping now, without waiting for in-flight requests");
+        }
+    }
+    if let Backend::Workers(pool) = &shared.backend {
+        let workers_deadline = Instant::now()
+            .max(deadline)
+            .min(Instant::now() + Duration::from_secs(5));
+        pool.stop(workers_deadline).await;
+    }
+    log::info(me, "Shutting down: Master");
+    log::flush();
+    exit
+}
+
+/// Resolve and bind `-b`; port 0 picks a free port (the log and trace say which).
+async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for candidate in tokio::net::lookup_host(addr).await? {
+        match TcpListener::bind(candidate).await {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the address resolved to nothing")))
+}
+
+async fn wait_boot_failure(rx: &mut Option<tokio::sync::watch::Receiver<bool>>) -> Result<(), ()> {
+    match rx {
+        Some(rx) => {
+            rx.wait_for(|failed| *failed).await.map_err(|_| ())?;
+            Ok(())
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn serve_connection(
+    builder: &http1::Builder,
+    graceful: &GracefulShutdown,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    shared: Arc<Shared>,
+) {
+    let service = service_fn(move |req| handler::handle(req, shared.clone(), peer, local));
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+}

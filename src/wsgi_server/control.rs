@@ -1,0 +1,151 @@
+//! How the arbiter is steered while it runs: Unix signals, as with gunicorn, and — because
+//! the tutor must also work where there are no signals — text commands on stdin
+//! (`--control-stdin`).
+//!
+//! | signal  | stdin command            | effect |
+//! |---------|--------------------------|--------|
+//! | SIGHUP  | `reload`                 | new workers import the app afresh, old ones finish and exit |
+//! | SIGTTIN | `workers +1` / `ttin`    | one worker more |
+//! | SIGTTOU | `workers -1` / `ttou`    | one worker less (never below 1) |
+//! |         | `workers N`              | exactly N workers |
+//! | SIGTERM, SIGINT | `stop`           | graceful shutdown: stop accepting, finish in-flight requests |
+//! |         | end of stdin             | graceful shutdown too, so the server never outlives the tutor |
+
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::pool::Command;
+
+/// Something the arbiter was asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Pool(Command),
+    /// Stop gracefully; `signal` names the cause for the log, like gunicorn's
+    /// "Handling signal: term".
+    Stop {
+        signal: &'static str,
+    },
+}
+
+/// One stdin command line, or an error that lists the commands.
+pub fn parse(line: &str) -> Result<Control, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let control = match words.as_slice() {
+        ["reload"] | ["hup"] => Control::Pool(Command::Reload),
+        ["ttin"] | ["workers", "+1"] => Control::Pool(Command::Increment),
+        ["ttou"] | ["workers", "-1"] => Control::Pool(Command::Decrement),
+        ["workers", n] => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => Control::Pool(Command::SetWorkers(n)),
+            _ => return Err(format!("workers needs a number of at least 1, got {n:?}")),
+        },
+        ["stop"] | ["quit"] | ["term"] => Control::Stop { signal: "stop" },
+        _ => {
+            return Err(format!(
+                "unknown control command {line:?}; the commands are: reload, workers N, \
+                 workers +1, workers -1, stop"
+            ));
+        }
+    };
+    Ok(control)
+}
+
+/// Read commands from stdin until it ends; the end means stop.
+pub fn read_stdin(tx: UnboundedSender<Control>, pid: u32) {
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse(&line) {
+                Ok(control) => {
+                    if tx.send(control).is_err() {
+                        return;
+                    }
+                }
+                Err(message) => super::log::error_log(pid, super::log::Level::Warning, &message),
+            }
+        }
+        let _ = tx.send(Control::Stop {
+            signal: "end of stdin",
+        });
+    });
+}
+
+/// Turn Unix signals into controls, like gunicorn's arbiter.
+#[cfg(unix)]
+pub fn watch_signals(tx: UnboundedSender<Control>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let table: [(SignalKind, Control); 5] = [
+        (SignalKind::hangup(), Control::Pool(Command::Reload)),
+        (SignalKind::terminate(), Control::Stop { signal: "term" }),
+        (SignalKind::interrupt(), Control::Stop { signal: "int" }),
+        (
+            SignalKind::from_raw(libc::SIGTTIN),
+            Control::Pool(Command::Increment),
+        ),
+        (
+            SignalKind::from_raw(libc::SIGTTOU),
+            Control::Pool(Command::Decrement),
+        ),
+    ];
+    for (kind, control) in table {
+        let mut stream = signal(kind)?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(control).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Without Unix signals, Ctrl-C still stops the server gracefully.
+#[cfg(not(unix))]
+pub fn watch_signals(tx: UnboundedSender<Control>) -> std::io::Result<()> {
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if tx.send(Control::Stop { signal: "int" }).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The gunicorn log name of a control.
+pub fn signal_name(control: Control) -> &'static str {
+    match control {
+        Control::Pool(Command::Reload) => "hup",
+        Control::Pool(Command::Increment) => "ttin",
+        Control::Pool(Command::Decrement) => "ttou",
+        Control::Pool(Command::SetWorkers(_)) => "workers",
+        Control::Stop { signal } => signal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_commands() {
+        let table: &[(&str, Result<Control, ()>)] = &[
+            ("reload", Ok(Control::Pool(Command::Reload))),
+            ("  workers 4 ", Ok(Control::Pool(Command::SetWorkers(4)))),
+            ("workers +1", Ok(Control::Pool(Command::Increment))),
+            ("workers -1", Ok(Control::Pool(Command::Decrement))),
+            ("ttin", Ok(Control::Pool(Command::Increment))),
+            ("stop", Ok(Control::Stop { signal: "stop" })),
+            ("workers 0", Err(())),
+            ("workers many", Err(())),
+            ("dance", Err(())),
+        ];
+        for (line, want) in table {
+            assert_eq!(&parse(line).map_err(|_| ()), want, "line {line:?}");
+        }
+    }
+}

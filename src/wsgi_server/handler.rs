@@ -1,0 +1,206 @@
+//! The path of one HTTP request through the arbiter, in order: received → environ built →
+//! body read (small ones whole, so the worker is not held while a client uploads) →
+//! queued until a worker is free → dispatched → the exchange with the worker (see
+//! [`super::exchange`]) → response. Built-in apps take the same path, minus the worker.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, HeaderValue, REFERER, USER_AGENT};
+use hyper::{Request, Response, StatusCode};
+use tokio::sync::oneshot;
+
+use super::body::WsgiBody;
+use super::builtin;
+use super::environ::{Environ, RequestHead, version_str};
+use super::exchange::{self, Outgoing, Trip, plain};
+use super::pool::Pool;
+use super::protocol::{BodyMode, request_frame};
+use crate::trace::{Hop, TraceSink, headers_of};
+
+/// Bodies up to this size travel inside the request frame, read whole before a worker is
+/// taken; larger ones stream to the worker as they arrive.
+const INLINE_BODY_MAX: u64 = 64 * 1024;
+/// The most a built-in app reads of a request body.
+const BUILTIN_BODY_MAX: usize = 16 * 1024 * 1024;
+
+/// Who serves the requests: Python workers or a built-in Rust app.
+pub enum Backend {
+    Workers(Arc<Pool>),
+    Builtin(String),
+}
+
+/// What every request handler shares.
+pub struct Shared {
+    pub backend: Backend,
+    pub sink: TraceSink,
+}
+
+pub async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> Result<Response<WsgiBody>, Infallible> {
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let sink = &shared.sink;
+    sink.emit(Some(&request_id), || Hop::Received {
+        method: req.method().to_string(),
+        target: req.uri().to_string(),
+        version: version_str(req.version()).to_owned(),
+        headers: headers_of(req.headers()),
+        peer: peer.to_string(),
+    });
+    let (parts, body) = req.into_parts();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned());
+    let header = |name| {
+        parts
+            .headers
+            .get(name)
+            .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default()
+    };
+    let mut trip = Trip {
+        request_id: request_id.clone(),
+        started,
+        queue_us: 0,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        remote: peer.ip().to_string(),
+        request_line: format!("{} {target} {}", parts.method, version_str(parts.version)),
+        referer: header(REFERER),
+        user_agent: header(USER_AGENT),
+        sink: sink.clone(),
+    };
+    let environ = match Environ::build(&RequestHead {
+        method: &parts.method,
+        uri: &parts.uri,
+        version: parts.version,
+        headers: &parts.headers,
+        peer,
+        local,
+    }) {
+        Ok(environ) => environ,
+        Err(error) => return Ok(refuse(&trip, StatusCode::BAD_REQUEST, &error.to_string())),
+    };
+    trip.remote = environ.get_str("REMOTE_ADDR");
+    let head_request = parts.method == hyper::Method::HEAD;
+
+    let pool = match &shared.backend {
+        Backend::Workers(pool) => pool.clone(),
+        Backend::Builtin(name) => {
+            let body = match Limited::new(body, BUILTIN_BODY_MAX).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => {
+                    return Ok(refuse(
+                        &trip,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "the built-in apps read at most 16 MiB of request body",
+                    ));
+                }
+            };
+            let len = body.len() as u64;
+            sink.emit(Some(&request_id), || Hop::EnvironBuilt {
+                environ: environ.for_trace(Some(len)),
+            });
+            return Ok(builtin::serve(name, &environ, body, trip).await);
+        }
+    };
+
+    let content_length = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (mode, inline, stream) = if hyper::body::Body::is_end_stream(&body) {
+        (BodyMode::Inline, Bytes::new(), None)
+    } else if content_length.is_some_and(|n| n <= INLINE_BODY_MAX) {
+        match body.collect().await {
+            Ok(collected) => (BodyMode::Inline, collected.to_bytes(), None),
+            Err(_) => {
+                return Ok(refuse(
+                    &trip,
+                    StatusCode::BAD_REQUEST,
+                    "the request body ended early",
+                ));
+            }
+        }
+    } else {
+        (BodyMode::Streamed, Bytes::new(), Some(body))
+    };
+    sink.emit(Some(&request_id), || Hop::EnvironBuilt {
+        environ: environ.for_trace(stream.is_none().then_some(inline.len() as u64)),
+    });
+    let frame = request_frame(&environ.encode(), mode, &inline);
+
+    let queued = Instant::now();
+    let worker = match pool.checkout(&request_id).await {
+        Ok(worker) => worker,
+        Err(error) => {
+            return Ok(refuse(
+                &trip,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &error.to_string(),
+            ));
+        }
+    };
+    trip.queue_us = queued.elapsed().as_micros() as u64;
+    let (worker_pid, queue_us) = (worker.pid, trip.queue_us);
+    sink.emit(Some(&request_id), || Hop::Dispatched {
+        worker_pid,
+        queue_us,
+    });
+
+    let (tx, rx) = oneshot::channel();
+    let outgoing = Outgoing {
+        frame,
+        body: stream,
+        head_request,
+    };
+    tokio::spawn(exchange::run(pool, worker, outgoing, trip, tx));
+    Ok(rx.await.unwrap_or_else(|_| {
+        plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the worker gave no response",
+        )
+    }))
+}
+
+/// An answer from the WSGI server itself, before any app ran.
+fn refuse(trip: &Trip, status: StatusCode, message: &str) -> Response<WsgiBody> {
+    let response = plain(status, message);
+    let bytes = match response.body() {
+        WsgiBody::Full(data) => data.as_ref().map_or(0, |d| d.len() as u64),
+        WsgiBody::Stream { .. } => 0,
+    };
+    trip.sink.emit(Some(&trip.request_id), || Hop::Error {
+        level: "error".into(),
+        message: message.to_owned(),
+        status: Some(status.as_u16()),
+    });
+    trip.finish(status.as_u16(), bytes, 0, headers_of(response.headers()));
+    response
+}
+
+/// The web server's `X-Request-Id` (so the tutor can join both traces), or a fresh one.
+fn request_id<B>(req: &Request<B>) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()))
+}

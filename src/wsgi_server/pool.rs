@@ -1,0 +1,464 @@
+//! The worker pool: which workers exist, which are idle, who waits for one, and keeping
+//! their number right.
+//!
+//! A request **checks out** an idle worker (or waits in the queue, first come first
+//! served), talks to it, and **checks it in** again. Check-in is where a worker may be
+//! retired instead: after a reload (its generation is old), when the worker count went
+//! down, after `--max-requests`, or on shutdown. Retiring closes the worker's stdin, so it
+//! finishes and exits by itself.
+//!
+//! The **manager** task hears every worker's news (booted, failed to boot, exited) and the
+//! arbiter's commands (reload, change the worker count), and after each one **rebalances**:
+//! starts workers of the current generation until there are as many as wanted, retires the
+//! extra ones. A reload starts a new generation: new workers import the app afresh, and the
+//! old ones are retired only once a new one has booted, so an app that no longer imports
+//! leaves the old workers serving instead of an empty server.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::{Notify, oneshot, watch};
+
+use super::log::{self, Level};
+use super::worker::{self, Worker, WorkerConfig, WorkerNews};
+use crate::trace::{Hop, TraceSink};
+
+/// What the arbiter can ask of the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Reload,
+    SetWorkers(usize),
+    Increment,
+    Decrement,
+}
+
+enum Message {
+    Command(Command),
+    Rebalance,
+}
+
+/// A worker process the pool knows of, booted or not, busy or idle.
+struct Proc {
+    generation: u64,
+    booted: bool,
+    /// Set when the pool decided this worker should go, and why.
+    leaving: Option<String>,
+    kill: Arc<Notify>,
+}
+
+struct State {
+    idle: VecDeque<Worker>,
+    waiters: VecDeque<oneshot::Sender<Worker>>,
+    procs: HashMap<u64, Proc>,
+    generation: u64,
+    target: usize,
+    next_id: u64,
+    ever_booted: bool,
+    /// A generation whose workers could not import the app: do not retry until reload.
+    failed_generation: Option<u64>,
+    stopping: bool,
+}
+
+pub struct Pool {
+    state: Mutex<State>,
+    messages: UnboundedSender<Message>,
+    news: UnboundedSender<WorkerNews>,
+    config: WorkerConfig,
+    sink: TraceSink,
+    max_requests: u64,
+    arbiter_pid: u32,
+    /// Becomes true when the first workers cannot boot: the server must exit.
+    boot_failed: watch::Sender<bool>,
+}
+
+/// Why a request got no worker.
+#[derive(Debug, thiserror::Error)]
+pub enum NoWorker {
+    #[error("no worker can serve: the application failed to import; fix it and reload")]
+    AppBroken,
+    #[error("the server is shutting down")]
+    Stopping,
+}
+
+impl Pool {
+    /// A pool that will keep `workers` workers; it starts them right away.
+    pub fn start(
+        config: WorkerConfig,
+        workers: usize,
+        max_requests: u64,
+        sink: TraceSink,
+    ) -> (Arc<Pool>, watch::Receiver<bool>) {
+        let (tx, rx) = unbounded_channel();
+        let (news_tx, news_rx) = unbounded_channel();
+        let (boot_failed, boot_failed_rx) = watch::channel(false);
+        let pool = Arc::new(Pool {
+            state: Mutex::new(State {
+                idle: VecDeque::new(),
+                waiters: VecDeque::new(),
+                procs: HashMap::new(),
+                generation: 1,
+                target: workers.max(1),
+                next_id: 1,
+                ever_booted: false,
+                failed_generation: None,
+                stopping: false,
+            }),
+            messages: tx,
+            news: news_tx,
+            config,
+            sink,
+            max_requests,
+            arbiter_pid: std::process::id(),
+            boot_failed,
+        });
+        tokio::spawn(manage(pool.clone(), rx, news_rx));
+        let _ = pool.messages.send(Message::Rebalance);
+        (pool, boot_failed_rx)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("pool lock")
+    }
+
+    pub fn command(&self, command: Command) {
+        let _ = self.messages.send(Message::Command(command));
+    }
+
+    /// An idle worker, waiting in the queue if every worker is busy.
+    pub async fn checkout(&self, request_id: &str) -> Result<Worker, NoWorker> {
+        let rx = {
+            let mut state = self.lock();
+            if let Some(worker) = state.idle.pop_front() {
+                return Ok(worker);
+            }
+            if state.procs.is_empty() && state.failed_generation.is_some() {
+                return Err(NoWorker::AppBroken);
+            }
+            let (tx, rx) = oneshot::channel();
+            state.waiters.retain(|w| !w.is_closed());
+            state.waiters.push_back(tx);
+            let queue_len = state.waiters.len();
+            self.sink
+                .emit(Some(request_id), || Hop::Queued { queue_len });
+            rx
+        };
+        rx.await.map_err(|_| {
+            if self.lock().stopping {
+                NoWorker::Stopping
+            } else {
+                NoWorker::AppBroken
+            }
+        })
+    }
+
+    /// A worker is done with a request: serve the next, idle, or retire.
+    pub fn checkin(&self, mut worker: Worker) {
+        worker.served += 1;
+        let mut state = self.lock();
+        let reason = if state.stopping {
+            Some("shutdown")
+        } else if self.max_requests > 0 && worker.served >= self.max_requests {
+            Some("max requests")
+        } else if worker.generation < state.generation && current_booted(&state) {
+            Some("reload")
+        } else if worker.generation == state.generation && current_count(&state) > state.target {
+            Some("workers decreased")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => {
+                retire(&mut state, worker, reason);
+                drop(state);
+                let _ = self.messages.send(Message::Rebalance);
+            }
+            None => give(&mut state, worker),
+        }
+    }
+
+    /// The worker broke down mid-request: it crashed (`reason` None: its exit status will
+    /// tell) or overstayed `--timeout`. It is killed to be sure; the manager replaces it
+    /// once it has exited.
+    pub fn lost(&self, worker: Worker, reason: Option<&str>) {
+        let mut state = self.lock();
+        if let Some(proc_) = state.procs.get_mut(&worker.id) {
+            if let Some(reason) = reason {
+                proc_.leaving.get_or_insert_with(|| reason.to_owned());
+            }
+            proc_.kill.notify_one();
+        }
+    }
+
+    /// Stop: retire idle workers now and busy ones when they finish; wait (up to
+    /// `deadline`) for all to exit, then kill what is left.
+    pub async fn stop(&self, deadline: Instant) {
+        {
+            let mut state = self.lock();
+            state.stopping = true;
+            state.waiters.clear();
+            while let Some(worker) = state.idle.pop_front() {
+                retire(&mut state, worker, "shutdown");
+            }
+        }
+        loop {
+            if self.lock().procs.is_empty() {
+                return;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.kill_all().await;
+    }
+
+    /// Kill every worker at once and wait briefly for them to be reaped.
+    pub async fn kill_all(&self) {
+        {
+            let mut state = self.lock();
+            state.stopping = true;
+            state.waiters.clear();
+            state.idle.clear();
+            for proc_ in state.procs.values_mut() {
+                proc_.leaving.get_or_insert_with(|| "shutdown".into());
+                proc_.kill.notify_one();
+            }
+        }
+        let until = Instant::now() + std::time::Duration::from_secs(3);
+        while !self.lock().procs.is_empty() && Instant::now() < until {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// `--timeout`: the longest a worker may spend on one request.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.config.timeout
+    }
+
+    /// Spawn workers or retire idle ones until the numbers are right.
+    fn rebalance(&self, state: &mut State) {
+        if state.stopping {
+            return;
+        }
+        let generation = state.generation;
+        if state.failed_generation != Some(generation) {
+            for _ in current_count(state)..state.target {
+                let id = state.next_id;
+                state.next_id += 1;
+                match worker::spawn(&self.config, id, generation, self.news.clone()) {
+                    Ok(spawned) => {
+                        state.procs.insert(
+                            id,
+                            Proc {
+                                generation,
+                                booted: false,
+                                leaving: None,
+                                kill: spawned.kill,
+                            },
+                        );
+                    }
+                    Err(error) => {
+                        log::error_log(
+                            self.arbiter_pid,
+                            Level::Error,
+                            &format!("Cannot start a worker process: {error}"),
+                        );
+                        state.failed_generation = Some(generation);
+                        break;
+                    }
+                }
+            }
+        }
+        // Too many workers of this generation: retire idle ones (busy ones at check-in).
+        let mut extra = current_count(state).saturating_sub(state.target);
+        while extra > 0 {
+            let Some(pos) = state.idle.iter().rposition(|w| w.generation == generation) else {
+                break;
+            };
+            let worker = state.idle.remove(pos).expect("position exists");
+            retire(state, worker, "workers decreased");
+            extra -= 1;
+        }
+        // A new generation is serving: the old idle workers can go.
+        if current_booted(state) {
+            while let Some(pos) = state.idle.iter().position(|w| w.generation < generation) {
+                let worker = state.idle.remove(pos).expect("position exists");
+                retire(state, worker, "reload");
+            }
+        }
+        if state.procs.is_empty() && state.failed_generation.is_some() {
+            // Nobody will ever serve the queue: let the waiting requests fail now.
+            state.waiters.clear();
+        }
+    }
+
+    fn on_news(&self, state: &mut State, news: WorkerNews) {
+        let me = self.arbiter_pid;
+        match news {
+            WorkerNews::Booted(worker) => {
+                let (id, pid) = (worker.id, worker.pid);
+                self.sink
+                    .emit(None, || Hop::WorkerBooted { worker_pid: pid });
+                state.ever_booted = true;
+                let leaving = match state.procs.get_mut(&id) {
+                    Some(proc_) => {
+                        proc_.booted = true;
+                        proc_.leaving.is_some()
+                    }
+                    None => true,
+                };
+                if leaving || state.stopping || worker.generation < state.generation {
+                    retire(state, worker, "reload");
+                } else {
+                    give(state, worker);
+                }
+            }
+            WorkerNews::BootFailed {
+                id,
+                pid,
+                message,
+                traceback,
+            } => {
+                let text = match &traceback {
+                    Some(tb) => format!("Exception in worker process\n{}", tb.trim_end()),
+                    None => format!("Worker failed to boot: {message}"),
+                };
+                log::error_log(pid, Level::Error, &text);
+                self.sink.emit(None, || Hop::AppError {
+                    kind: "boot".into(),
+                    message: message.clone(),
+                    traceback: traceback.clone(),
+                });
+                let generation = state.procs.get(&id).map(|p| p.generation);
+                if let Some(proc_) = state.procs.get_mut(&id) {
+                    proc_.leaving.get_or_insert_with(|| "failed to boot".into());
+                    proc_.kill.notify_one();
+                }
+                if !state.ever_booted {
+                    // Like gunicorn: an app that cannot be imported at start stops the server.
+                    let _ = self.boot_failed.send(true);
+                } else if generation == Some(state.generation)
+                    && state.failed_generation != generation
+                {
+                    state.failed_generation = generation;
+                    log::error_log(
+                        me,
+                        Level::Error,
+                        "The application could not be imported by the new worker; workers \
+                         that loaded it before keep serving. Fix the app, then reload (SIGHUP).",
+                    );
+                }
+            }
+            WorkerNews::Exited { id, pid, status } => {
+                let Some(proc_) = state.procs.remove(&id) else {
+                    return;
+                };
+                state.idle.retain(|w| w.id != id);
+                let reason = match proc_.leaving {
+                    Some(reason) => {
+                        log::info(pid, &format!("Worker exiting (pid: {pid})"));
+                        if reason == "timeout" {
+                            log::error_log(
+                                me,
+                                Level::Error,
+                                &format!("Worker (pid:{pid}) was sent SIGKILL after --timeout"),
+                            );
+                        }
+                        reason
+                    }
+                    None => {
+                        let text = worker::describe_exit(pid, status);
+                        log::error_log(me, Level::Error, &text);
+                        "crash".to_owned()
+                    }
+                };
+                self.sink.emit(None, || Hop::WorkerExited {
+                    worker_pid: pid,
+                    reason,
+                });
+            }
+        }
+    }
+
+    fn on_command(&self, state: &mut State, command: Command) {
+        let me = self.arbiter_pid;
+        let before = state.target;
+        match command {
+            Command::Reload => {
+                log::info(me, "Hang up: Master");
+                state.generation += 1;
+                state.failed_generation = None;
+            }
+            Command::SetWorkers(n) => state.target = n.max(1),
+            Command::Increment => state.target += 1,
+            Command::Decrement => state.target = state.target.saturating_sub(1).max(1),
+        }
+        if state.target != before {
+            let workers = state.target;
+            log::info(me, &format!("Number of workers: {workers}"));
+            self.sink.emit(None, || Hop::WorkersChanged { workers });
+        }
+    }
+}
+
+/// The manager task: one message at a time, then rebalance.
+async fn manage(
+    pool: Arc<Pool>,
+    mut messages: UnboundedReceiver<Message>,
+    mut news: UnboundedReceiver<WorkerNews>,
+) {
+    loop {
+        tokio::select! {
+            Some(news) = news.recv() => {
+                let mut state = pool.lock();
+                pool.on_news(&mut state, news);
+                pool.rebalance(&mut state);
+            }
+            message = messages.recv() => {
+                let Some(message) = message else { return };
+                let mut state = pool.lock();
+                if let Message::Command(command) = message {
+                    pool.on_command(&mut state, command);
+                }
+                pool.rebalance(&mut state);
+            }
+        }
+    }
+}
+
+/// Workers of the current generation that are staying (booted or booting).
+fn current_count(state: &State) -> usize {
+    state
+        .procs
+        .values()
+        .filter(|p| p.generation == state.generation && p.leaving.is_none())
+        .count()
+}
+
+fn current_booted(state: &State) -> bool {
+    state
+        .procs
+        .values()
+        .any(|p| p.generation == state.generation && p.booted && p.leaving.is_none())
+}
+
+/// Hand a worker to the first request still waiting, or make it idle.
+fn give(state: &mut State, mut worker: Worker) {
+    while let Some(waiter) = state.waiters.pop_front() {
+        match waiter.send(worker) {
+            Ok(()) => return,
+            Err(back) => worker = back, // that client went away while it waited
+        }
+    }
+    state.idle.push_back(worker);
+}
+
+/// Ask a worker to finish: closing its stdin makes it exit once it is idle.
+fn retire(state: &mut State, worker: Worker, reason: &str) {
+    if let Some(proc_) = state.procs.get_mut(&worker.id) {
+        proc_.leaving.get_or_insert_with(|| reason.to_owned());
+    }
+    drop(worker);
+}

@@ -1,0 +1,216 @@
+//! One worker process: how it is started, booted, watched and stopped.
+//!
+//! A worker is `python3 -c <assets/wsgi_worker.py> KIND TARGET CALLABLE`. Three small tasks
+//! look after each one:
+//!
+//! - the **boot** task waits for the `B` frame (the app imported fine) or an `X` frame (it
+//!   did not), and reports to the pool;
+//! - the **reaper** owns the child process, waits for it to exit (or kills it when told
+//!   to) and reports the exit to the pool, which starts a replacement;
+//! - the **output** task reads the worker's stderr line by line (where the worker points
+//!   the app's `print`s and `wsgi.errors`) and logs each line with the worker's pid.
+//!
+//! The [`Worker`] handle itself is the two pipe ends the requests travel on. Dropping it
+//! closes the worker's stdin, which is how a worker is asked to finish and exit.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::app_spec::AppSpec;
+use super::log::{self, Level};
+use super::protocol::{self, FrameReader};
+use super::python::Python;
+
+/// The worker script, carried inside the binary so the binary alone is enough.
+pub const WORKER_SCRIPT: &str = include_str!("../../assets/wsgi_worker.py");
+
+/// What every worker is started with.
+pub struct WorkerConfig {
+    pub python: Python,
+    pub app: AppSpec,
+    pub chdir: Option<PathBuf>,
+    /// Also the longest a worker may take to import the app.
+    pub timeout: Duration,
+}
+
+/// A booted worker, ready for a request: the pipes to it and what the pool knows of it.
+pub struct Worker {
+    pub id: u64,
+    pub pid: u32,
+    pub generation: u64,
+    pub served: u64,
+    pub stdin: ChildStdin,
+    pub reader: FrameReader<ChildStdout>,
+}
+
+/// What a worker's tasks tell the pool.
+pub enum WorkerNews {
+    Booted(Worker),
+    BootFailed {
+        id: u64,
+        pid: u32,
+        message: String,
+        traceback: Option<String>,
+    },
+    Exited {
+        id: u64,
+        pid: u32,
+        status: Option<ExitStatus>,
+    },
+}
+
+/// A started worker process, not booted yet: its pid and the switch that kills it.
+pub struct Spawned {
+    pub pid: u32,
+    pub kill: Arc<Notify>,
+}
+
+/// Start one worker process; its tasks report to `news`.
+pub fn spawn(
+    config: &WorkerConfig,
+    id: u64,
+    generation: u64,
+    news: UnboundedSender<WorkerNews>,
+) -> std::io::Result<Spawned> {
+    let mut cmd = config.python.command();
+    cmd.arg("-c")
+        .arg(WORKER_SCRIPT)
+        .args(config.app.worker_args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("PYTHONUNBUFFERED", "1");
+    if let Some(dir) = &config.chdir {
+        cmd.current_dir(dir);
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe; between fork and exec we only ask the kernel to
+    // kill this worker if the arbiter dies, so no worker outlives a crashed arbiter.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or_default();
+    let stdin = child.stdin.take().expect("piped stdin");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    log::info(pid, &format!("Booting worker with pid: {pid}"));
+
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            log::error_log(pid, Level::App, &line);
+        }
+    });
+
+    let kill = Arc::new(Notify::new());
+    let reaper_kill = kill.clone();
+    let reaper_news = news.clone();
+    tokio::spawn(async move {
+        let status = tokio::select! {
+            status = child.wait() => status.ok(),
+            () = reaper_kill.notified() => {
+                let _ = child.start_kill();
+                child.wait().await.ok()
+            }
+        };
+        let _ = reaper_news.send(WorkerNews::Exited { id, pid, status });
+    });
+
+    let boot_timeout = config.timeout;
+    let boot_kill = kill.clone();
+    tokio::spawn(async move {
+        let mut reader = FrameReader::new(stdout);
+        let first = tokio::time::timeout(boot_timeout, reader.next_frame()).await;
+        let news_item = match first {
+            Ok(Ok((protocol::BOOTED, _))) => WorkerNews::Booted(Worker {
+                id,
+                pid,
+                generation,
+                served: 0,
+                stdin,
+                reader,
+            }),
+            Ok(Ok((protocol::ERROR, payload))) => {
+                let report = AppErrorReport::parse(&payload);
+                WorkerNews::BootFailed {
+                    id,
+                    pid,
+                    message: report.message,
+                    traceback: report.traceback,
+                }
+            }
+            Ok(_) => WorkerNews::BootFailed {
+                id,
+                pid,
+                message: "the worker exited before it finished importing the app".into(),
+                traceback: None,
+            },
+            Err(_) => {
+                boot_kill.notify_one();
+                WorkerNews::BootFailed {
+                    id,
+                    pid,
+                    message: format!(
+                        "importing the app took longer than --timeout {} s",
+                        boot_timeout.as_secs()
+                    ),
+                    traceback: None,
+                }
+            }
+        };
+        let _ = news.send(news_item);
+    });
+    Ok(Spawned { pid, kill })
+}
+
+/// The JSON of an `X` frame.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AppErrorReport {
+    pub kind: String,
+    pub message: String,
+    #[serde(default)]
+    pub traceback: Option<String>,
+}
+
+impl AppErrorReport {
+    pub fn parse(payload: &[u8]) -> Self {
+        serde_json::from_slice(payload).unwrap_or_else(|_| AppErrorReport {
+            kind: "protocol".into(),
+            message: String::from_utf8_lossy(payload).into_owned(),
+            traceback: None,
+        })
+    }
+}
+
+/// How gunicorn would describe an exit it did not ask for.
+pub fn describe_exit(pid: u32, status: Option<ExitStatus>) -> String {
+    let Some(status) = status else {
+        return format!("Worker (pid:{pid}) exited");
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return if signal == libc::SIGKILL {
+                format!("Worker (pid:{pid}) was sent SIGKILL! Perhaps out of memory?")
+            } else {
+                format!("Worker (pid:{pid}) was sent signal {signal}!")
+            };
+        }
+    }
+    match status.code() {
+        Some(code) => format!("Worker (pid:{pid}) exited with code {code}"),
+        None => format!("Worker (pid:{pid}) exited"),
+    }
+}
