@@ -8,13 +8,41 @@ use clap::{Args, Parser, Subcommand};
 /// browser → web server → WSGI server → application → and back.
 #[derive(Debug, Parser)]
 #[command(name = "wsgi-tutor", version, about, long_about = None)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(flatten)]
+    pub stack: StackArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// How to run the stack (the tutor's flags, and `serve`'s).
+#[derive(Debug, Args, Clone)]
+pub struct StackArgs {
+    /// The web server's port (default 8080, or the next free one).
+    #[arg(long, value_name = "PORT")]
+    pub web_port: Option<u16>,
+    /// The WSGI server's port (default 8000, or the next free one).
+    #[arg(long, value_name = "PORT")]
+    pub wsgi_port: Option<u16>,
+    /// The WSGI application (default: the lab's apps/site.py, or builtin:site without Python).
+    #[arg(long, value_name = "APP")]
+    pub app: Option<String>,
+    /// WSGI worker processes.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub workers: usize,
+    /// The web server's configuration (default: the lab's nginx.conf).
+    #[arg(long, value_name = "CONF")]
+    pub config: Option<PathBuf>,
+    /// The lab folder with the files you edit (default: in your data directory).
+    #[arg(long, value_name = "DIR")]
+    pub lab: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Both servers without the tutor's screen, logs on the terminal (use your browser).
+    Serve(StackArgs),
     /// The mini nginx: serves static files and passes other requests to the WSGI server.
     WebServer(WebServerArgs),
     /// The mini gunicorn: runs a Python WSGI application in prefork worker processes.

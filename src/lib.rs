@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod lab;
 pub mod trace;
+pub mod tutor;
 pub mod web_server;
 pub mod wsgi_server;
 
@@ -23,6 +24,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::WebServer(args)) => web_server::main(args),
         Some(Command::WsgiServer(args)) => wsgi_server::main(args),
-        None => web_server::main_default(),
+        Some(Command::Serve(args)) => tutor::serve::main(args),
+        // Until the tutor's screen lands, the default is the stack without it.
+        None => tutor::serve::main(cli.stack),
     }
 }

@@ -116,30 +116,3 @@ fn test_config(path: &Path, port_map: Vec<(u16, u16)>) -> ExitCode {
         }
     }
 }
-
-/// `wsgi-tutor` with no subcommand, until the tutor lands: the web server on the lab's
-/// default configuration.
-pub fn main_default() -> ExitCode {
-    let lab = match crate::lab::Lab::prepare(None) {
-        Ok(lab) => lab,
-        Err(err) => {
-            eprintln!("wsgi-tutor: {err:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let config = lab.path().join("nginx.conf");
-    eprintln!("wsgi-tutor: lab folder {}", lab.path().display());
-    eprintln!(
-        "wsgi-tutor: web server on http://127.0.0.1:8080/ — open http://127.0.0.1:8080/static/ in your browser"
-    );
-    eprintln!(
-        "wsgi-tutor: everything else is passed to a WSGI server on 127.0.0.1:8000 (502 until one runs there)"
-    );
-    main(WebServerArgs {
-        config,
-        test: false,
-        trace_json: false,
-        control_stdin: false,
-        port: Vec::new(),
-    })
-}

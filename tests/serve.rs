@@ -1,0 +1,104 @@
+//! `wsgi-tutor serve`: both servers as children of one process, requests through both,
+//! and no child left behind when the parent is killed outright.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+fn listening(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_runs_both_servers_and_they_die_with_it() {
+    let lab = tempfile::tempdir().unwrap();
+    let (web, wsgi) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_wsgi-tutor"))
+        .args(["serve", "--app", "builtin:hello", "--workers", "1"])
+        .arg("--lab")
+        .arg(lab.path())
+        .args([
+            "--web-port",
+            &web.to_string(),
+            "--wsgi-port",
+            &wsgi.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serve = Killed(child);
+    let stderr = serve.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(listening(web) && listening(wsgi)) {
+        assert!(
+            Instant::now() < deadline,
+            "the servers did not start: {:?}",
+            rx.try_iter().collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The lab was written, and the app answers through the web server.
+    assert!(lab.path().join("nginx.conf").is_file());
+    let page = get(web, "/").unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.to_lowercase().contains("server: wsgi-tutor"), "{page}");
+    let listing = get(web, "/static/").unwrap();
+    assert!(listing.contains("index.html"), "{listing}");
+    let banner: Vec<String> = rx.try_iter().collect();
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains(&format!("http://127.0.0.1:{web}/"))),
+        "{banner:?}"
+    );
+
+    // SIGKILL leaves the children no chance to be told; they must notice and exit.
+    serve.0.kill().unwrap();
+    serve.0.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while listening(web) || listening(wsgi) {
+        assert!(Instant::now() < deadline, "a server outlived its parent");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
