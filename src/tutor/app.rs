@@ -1,0 +1,934 @@
+//! The tutor's state and the one function that changes it.
+//!
+//! [`App::update`] takes a [`Msg`] (a key, a batch of trace events, a server that exited,
+//! the answer to a request the menu sent...) and returns [`Effect`]s as data; the runner
+//! performs them and feeds the results back as messages. Rendering only reads `&App`, so
+//! everything here is tested without a terminal.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+use ratatui::text::Text;
+
+use super::animation::Animation;
+use super::keymap::{self, Action};
+use super::lessons::{self, Lesson, Vars};
+use super::theme::Theme;
+use super::traffic::{Request, Traffic, Via};
+use super::ui::layout::{self, Areas, Pane};
+use crate::trace::{Event, Hop, Process};
+
+/// Something that happened, for [`App::update`].
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Trace events from the servers, in the order read; `now_ms` is wall time.
+    Trace { events: Vec<Event>, now_ms: u64 },
+    /// The animation frame timer (only runs while something moves).
+    Tick { now_ms: u64 },
+    /// Where the stack runs, once the ports and paths are settled.
+    Planned(Planned),
+    /// A server process started (its pid) or could not start.
+    ServerStarted { process: Process, pid: u32 },
+    ServerFailed { process: Process, error: String },
+    /// A server process exited; `expected` when the tutor stopped it.
+    ServerExited {
+        process: Process,
+        status: String,
+        expected: bool,
+    },
+    /// The answer to a request the tutor sent (status line), or why it failed.
+    RequestDone {
+        label: String,
+        result: Result<u16, String>,
+    },
+    /// `$EDITOR` returned.
+    EditorDone { target: EditTarget, ok: bool },
+    /// Something to tell the learner in the status bar.
+    Notice(String),
+}
+
+/// Where the stack runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub web_port: u16,
+    pub wsgi_port: u16,
+    pub lab: PathBuf,
+    pub config: PathBuf,
+    pub app: String,
+    pub workers: usize,
+    /// Said once at start, e.g. that python3 is missing.
+    pub note: Option<String>,
+}
+
+/// What the runner should do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send an HTTP request to one of the servers.
+    SendRequest(RequestSpec),
+    /// A control line to a server's stdin (`reload`, `workers 3`).
+    Control(Process, String),
+    StopWsgi,
+    /// Start (or restart) the WSGI server with this app and number of workers.
+    StartWsgi { app: String, workers: usize },
+    /// Suspend the screen, run `$EDITOR` on the file, then report [`Msg::EditorDone`].
+    Edit { path: PathBuf, target: EditTarget },
+    SetMouseCapture(bool),
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditTarget {
+    Config,
+    App,
+}
+
+/// Which server a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    WebServer,
+    WsgiServer,
+}
+
+/// A request the tutor sends, as the request menu describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    pub label: String,
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub to: Target,
+}
+
+impl RequestSpec {
+    fn get(label: &str, target: &str) -> Self {
+        RequestSpec {
+            label: label.into(),
+            method: "GET".into(),
+            target: target.into(),
+            headers: vec![],
+            body: None,
+            to: Target::WebServer,
+        }
+    }
+
+    /// The same request as a curl command line.
+    pub fn curl(&self, web_port: u16, wsgi_port: u16) -> String {
+        let port = match self.to {
+            Target::WebServer => web_port,
+            Target::WsgiServer => wsgi_port,
+        };
+        let mut cmd = String::from("curl -i");
+        if self.method != "GET" && !(self.method == "POST" && self.body.is_some()) {
+            cmd.push_str(&format!(" -X {}", self.method));
+        }
+        for (name, value) in &self.headers {
+            cmd.push_str(&format!(" -H '{name}: {value}'"));
+        }
+        if let Some(body) = &self.body {
+            cmd.push_str(&format!(" -d '{body}'"));
+        }
+        cmd.push_str(&format!(" 'http://127.0.0.1:{port}{}'", self.target));
+        cmd
+    }
+
+    /// Parse a typed line: `METHOD PATH [Name:value]... [-- BODY]`, e.g.
+    /// `POST /form -- name=Ada` or `GET /environ X-Color:teal`. `direct` in front sends it
+    /// to the WSGI server's port.
+    pub fn parse(line: &str) -> Result<RequestSpec, String> {
+        let (head, body) = match line.split_once(" -- ") {
+            Some((h, b)) => (h, Some(b.to_owned())),
+            None => (line, None),
+        };
+        let mut words = head.split_whitespace().peekable();
+        let mut to = Target::WebServer;
+        if words.peek() == Some(&"direct") {
+            to = Target::WsgiServer;
+            words.next();
+        }
+        let method = words
+            .next()
+            .ok_or("type a request, e.g. GET /environ X-Color:teal")?
+            .to_ascii_uppercase();
+        if !method.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(format!("{method:?} is not a method (GET, POST, ...)"));
+        }
+        let target = words.next().unwrap_or("/").to_owned();
+        if !target.starts_with('/') {
+            return Err(format!("the path must start with /, got {target:?}"));
+        }
+        let mut headers = Vec::new();
+        for word in words {
+            let (name, value) = word
+                .split_once(':')
+                .ok_or_else(|| format!("{word:?}: write headers as Name:value"))?;
+            headers.push((name.to_owned(), value.to_owned()));
+        }
+        Ok(RequestSpec {
+            label: line.trim().to_owned(),
+            method,
+            target,
+            headers,
+            body,
+            to,
+        })
+    }
+}
+
+/// The ready-made requests in the menu.
+pub fn menu_requests() -> Vec<RequestSpec> {
+    let mut post = RequestSpec::get("POST a form with a body", "/form");
+    post.method = "POST".into();
+    post.headers = vec![(
+        "Content-Type".into(),
+        "application/x-www-form-urlencoded".into(),
+    )];
+    post.body = Some("name=Ada&color=teal".into());
+    let mut direct = RequestSpec::get("GET /environ straight to the WSGI server", "/environ");
+    direct.to = Target::WsgiServer;
+    vec![
+        RequestSpec::get("GET / (the app's home page)", "/"),
+        RequestSpec::get("GET a static file", "/static/style.css"),
+        RequestSpec::get("GET the static listing", "/static/docs/"),
+        RequestSpec::get("GET /environ (what the app receives)", "/environ"),
+        post,
+        RequestSpec::get("GET a slow page (2 s)", "/slow?ms=2000"),
+        RequestSpec::get("GET an app error (500)", "/boom"),
+        RequestSpec::get("GET a missing file (404)", "/static/missing.png"),
+        direct,
+    ]
+}
+
+/// The apps in the lab that `A` offers.
+pub const LAB_APPS: &[&str] = &[
+    "apps/site.py:application",
+    "apps/hello.py:application",
+    "apps/environ.py:application",
+    "apps/slow.py:application",
+    "apps/form.py:application",
+    "apps/counter.py:application",
+    "apps/stream.py:application",
+    "apps/framework.py:application",
+    "apps/broken.py:application",
+    "builtin:site",
+];
+
+/// A process of the stack as the tutor knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServerView {
+    pub pid: Option<u32>,
+    pub port: u16,
+    pub state: ServerState,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ServerState {
+    #[default]
+    Starting,
+    Listening,
+    Stopped,
+    Failed,
+}
+
+/// A WSGI worker process.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkerView {
+    pub served: u64,
+}
+
+/// A floating window over the panes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help,
+    RequestMenu { selected: usize, typing: Option<String> },
+    Workers,
+    Apps { selected: usize },
+    Lessons { selected: usize },
+}
+
+/// Everything the screen shows.
+pub struct App {
+    pub traffic: Traffic,
+    pub animation: Animation,
+    pub web: ServerView,
+    pub wsgi: ServerView,
+    pub workers: BTreeMap<u32, WorkerView>,
+    /// Worker exits, newest last: (pid, reason).
+    pub worker_exits: VecDeque<(u32, String)>,
+    pub worker_count: usize,
+    pub app_spec: String,
+    pub lab: PathBuf,
+    pub config: PathBuf,
+    pub focus: Pane,
+    pub overlay: Option<Overlay>,
+    /// The selected request (by seq); `None` with `follow` means the newest.
+    pub selected: Option<u64>,
+    pub follow: bool,
+    pub inspector_scroll: u16,
+    pub lessons: Vec<Lesson>,
+    pub lesson_index: usize,
+    pub lesson_scroll: u16,
+    /// The current lesson rendered with live values (rebuilt when they change).
+    pub lesson_text: Text<'static>,
+    lesson_vars: Option<(usize, Vars)>,
+    pub notice: Option<String>,
+    pub size: (u16, u16),
+    pub theme: Theme,
+    pub mouse_captured: bool,
+    pub quit: bool,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+    /// The trace clock when the tutor started: the traffic list's times count from here.
+    pub start_us: u64,
+    newest_seq: Option<u64>,
+    menu: Vec<RequestSpec>,
+}
+
+impl App {
+    pub fn new(lessons: Vec<Lesson>, theme: Theme, mouse: bool) -> App {
+        let mut app = App {
+            traffic: Traffic::new(),
+            animation: Animation::default(),
+            web: ServerView::default(),
+            wsgi: ServerView::default(),
+            workers: BTreeMap::new(),
+            worker_exits: VecDeque::new(),
+            worker_count: 0,
+            app_spec: String::new(),
+            lab: PathBuf::new(),
+            config: PathBuf::new(),
+            focus: Pane::Traffic,
+            overlay: None,
+            selected: None,
+            follow: true,
+            inspector_scroll: 0,
+            lessons,
+            lesson_index: 0,
+            lesson_scroll: 0,
+            lesson_text: Text::default(),
+            lesson_vars: None,
+            notice: None,
+            size: (120, 40),
+            theme,
+            mouse_captured: mouse,
+            quit: false,
+            dirty: true,
+            start_us: crate::trace::now_us(),
+            newest_seq: None,
+            menu: menu_requests(),
+        };
+        app.refresh_lesson();
+        app
+    }
+
+    pub fn menu(&self) -> &[RequestSpec] {
+        &self.menu
+    }
+
+    /// Whether the frame timer must run.
+    pub fn animating(&self) -> bool {
+        self.animation.in_flight()
+    }
+
+    /// The request the inspector shows.
+    pub fn selected_request(&self) -> Option<&Request> {
+        match self.selected {
+            Some(seq) if !self.follow => self.traffic.get(seq),
+            _ => self.traffic.newest(),
+        }
+    }
+
+    pub fn areas(&self) -> Areas {
+        layout::areas(
+            Rect::new(0, 0, self.size.0, self.size.1),
+            self.focus,
+            self.overlay.is_some(),
+        )
+    }
+
+    /// Live values for the lesson's `{{placeholders}}`.
+    pub fn vars(&self) -> Vars {
+        Vars {
+            web_port: self.web.port,
+            wsgi_port: self.wsgi.port,
+            lab: self.lab.display().to_string(),
+            web_pid: self.web.pid,
+            wsgi_pid: self.wsgi.pid,
+            workers: self.worker_count,
+        }
+    }
+
+    fn refresh_lesson(&mut self) {
+        let vars = self.vars();
+        if self.lesson_vars.as_ref() == Some(&(self.lesson_index, vars.clone())) {
+            return;
+        }
+        self.lesson_text = match self.lessons.get(self.lesson_index) {
+            Some(lesson) => lessons::render(lesson, &vars, &self.theme),
+            None => Text::raw("No lessons loaded."),
+        };
+        self.lesson_vars = Some((self.lesson_index, vars));
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut changed = true;
+        match msg {
+            Msg::Key(key) => self.on_key(key, &mut effects),
+            Msg::Mouse(mouse) => changed = self.on_mouse(mouse),
+            Msg::Resize(w, h) => self.size = (w, h),
+            Msg::Trace { events, now_ms } => {
+                for event in &events {
+                    self.on_event(event, now_ms);
+                }
+                self.animation.tick(now_ms, &self.traffic);
+            }
+            Msg::Tick { now_ms } => {
+                self.animation.tick(now_ms, &self.traffic);
+                if !self.animation.in_flight() {
+                    self.animation.idle();
+                }
+            }
+            Msg::Planned(plan) => {
+                self.web.port = plan.web_port;
+                self.wsgi.port = plan.wsgi_port;
+                self.lab = plan.lab;
+                self.config = plan.config;
+                self.app_spec = plan.app;
+                self.worker_count = plan.workers;
+                if let Some(note) = plan.note {
+                    self.notice = Some(note);
+                }
+            }
+            Msg::ServerStarted { process, pid } => {
+                let view = self.server_mut(process);
+                view.pid = Some(pid);
+                view.state = ServerState::Starting;
+            }
+            Msg::ServerFailed { process, error } => {
+                self.server_mut(process).state = ServerState::Failed;
+                self.notice = Some(format!("the {} could not start: {error}", name(process)));
+            }
+            Msg::ServerExited {
+                process,
+                status,
+                expected,
+            } => {
+                let view = self.server_mut(process);
+                view.state = ServerState::Stopped;
+                view.pid = None;
+                if process == Process::WsgiServer {
+                    self.workers.clear();
+                }
+                self.notice = Some(if expected {
+                    format!("the {} stopped; press s to start it again", name(process))
+                } else {
+                    format!(
+                        "the {} exited ({status}); its log is in the state directory",
+                        name(process)
+                    )
+                });
+            }
+            Msg::RequestDone { label, result } => {
+                self.notice = Some(match result {
+                    Ok(status) => format!("{label} → {status}"),
+                    Err(err) => format!("{label}: {err}"),
+                });
+            }
+            Msg::EditorDone { target, ok } => {
+                if ok {
+                    effects.push(match target {
+                        EditTarget::Config => {
+                            Effect::Control(Process::WebServer, "reload".into())
+                        }
+                        EditTarget::App => Effect::Control(Process::WsgiServer, "reload".into()),
+                    });
+                    self.notice = Some(match target {
+                        EditTarget::Config => "nginx.conf saved: reloading the web server".into(),
+                        EditTarget::App => "app saved: reloading the workers".into(),
+                    });
+                } else {
+                    self.notice = Some("the editor did not finish cleanly; nothing reloaded".into());
+                }
+            }
+            Msg::Notice(text) => self.notice = Some(text),
+        }
+        self.refresh_lesson();
+        if changed {
+            self.dirty = true;
+        }
+        effects
+    }
+
+    fn server_mut(&mut self, process: Process) -> &mut ServerView {
+        match process {
+            Process::WebServer => &mut self.web,
+            Process::WsgiServer => &mut self.wsgi,
+        }
+    }
+
+    fn on_event(&mut self, event: &Event, now_ms: u64) {
+        match &event.hop {
+            Hop::Listening { addr } => {
+                let view = self.server_mut(event.process);
+                view.pid = Some(event.pid);
+                view.state = ServerState::Listening;
+                if let Some(port) = addr.rsplit(':').next().and_then(|p| p.parse().ok()) {
+                    view.port = port;
+                }
+            }
+            Hop::WorkerBooted { worker_pid } => {
+                self.workers.entry(*worker_pid).or_default();
+            }
+            Hop::WorkerExited { worker_pid, reason } => {
+                self.workers.remove(worker_pid);
+                if self.worker_exits.len() == 20 {
+                    self.worker_exits.pop_front();
+                }
+                self.worker_exits.push_back((*worker_pid, reason.clone()));
+                if reason != "shutdown" && reason != "reload" && reason != "scale down" {
+                    self.notice = Some(format!("worker {worker_pid} exited: {reason}"));
+                }
+            }
+            Hop::WorkersChanged { workers } => self.worker_count = *workers,
+            Hop::ConfigReloaded { ok, error } => {
+                self.notice = Some(if *ok {
+                    "the web server reloaded its configuration".into()
+                } else {
+                    format!(
+                        "reload refused, the old configuration keeps serving: {}",
+                        error.as_deref().unwrap_or("error")
+                    )
+                });
+            }
+            Hop::Error { message, .. } if event.request_id.is_none() => {
+                self.notice = Some(format!("{}: {message}", name(event.process)));
+            }
+            _ => {}
+        }
+        let Some(seq) = self.traffic.apply(event) else {
+            return;
+        };
+        if self.newest_seq.is_none_or(|n| seq > n) {
+            self.newest_seq = Some(seq);
+            self.animation.add(seq, now_ms);
+        }
+        if let Hop::Dispatched { worker_pid, .. } = event.hop {
+            self.workers.entry(worker_pid).or_default().served += 1;
+        }
+        let complete = matches!(event.hop, Hop::ResponseSent { .. })
+            && self.traffic.get(seq).is_some_and(Request::is_complete);
+        if complete && let Some(req) = self.traffic.get(seq) {
+            let req = req.clone();
+            self.animation.count_edges(&req, now_ms);
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        if key.kind == crossterm::event::KeyEventKind::Release {
+            return;
+        }
+        // Typing a request: every key is text until Enter or Esc.
+        if let Some(Overlay::RequestMenu {
+            typing: Some(line), ..
+        }) = &mut self.overlay
+        {
+            match key.code {
+                KeyCode::Enter => {
+                    let line = line.clone();
+                    match RequestSpec::parse(&line) {
+                        Ok(spec) => {
+                            self.overlay = None;
+                            effects.push(Effect::SendRequest(spec));
+                            self.follow = true;
+                        }
+                        Err(err) => self.notice = Some(err),
+                    }
+                }
+                KeyCode::Esc => self.overlay = None,
+                KeyCode::Backspace => {
+                    line.pop();
+                }
+                KeyCode::Char(c)
+                    if !key
+                        .modifiers
+                        .contains(crossterm::event::KeyModifiers::CONTROL) =>
+                {
+                    line.push(c)
+                }
+                KeyCode::Char('c') => self.overlay = None,
+                _ => {}
+            }
+            return;
+        }
+        let Some(action) = keymap::action_for(&key) else {
+            return;
+        };
+        if let Some(overlay) = self.overlay.clone()
+            && self.on_overlay_key(overlay, action, effects)
+        {
+            return;
+        }
+        self.on_action(action, effects);
+    }
+
+    /// Keys while an overlay is open; `true` when the overlay used the key.
+    fn on_overlay_key(
+        &mut self,
+        overlay: Overlay,
+        action: Action,
+        effects: &mut Vec<Effect>,
+    ) -> bool {
+        let close = matches!(action, Action::Back)
+            || (matches!(action, Action::Help) && overlay == Overlay::Help)
+            || (matches!(action, Action::WorkersPanel) && overlay == Overlay::Workers);
+        if close {
+            self.overlay = None;
+            return true;
+        }
+        if action == Action::Quit {
+            return false;
+        }
+        let count = match &overlay {
+            Overlay::RequestMenu { .. } => self.menu.len() + 1,
+            Overlay::Apps { .. } => LAB_APPS.len(),
+            Overlay::Lessons { .. } => self.lessons.len(),
+            Overlay::Help | Overlay::Workers => 0,
+        };
+        match (overlay, action) {
+            (Overlay::RequestMenu { selected, .. }, Action::Up) => {
+                self.overlay = Some(Overlay::RequestMenu {
+                    selected: selected.saturating_sub(1),
+                    typing: None,
+                })
+            }
+            (Overlay::RequestMenu { selected, .. }, Action::Down) => {
+                self.overlay = Some(Overlay::RequestMenu {
+                    selected: (selected + 1).min(count - 1),
+                    typing: None,
+                })
+            }
+            (Overlay::RequestMenu { selected, .. }, Action::Inspect) => {
+                if selected == self.menu.len() {
+                    self.overlay = Some(Overlay::RequestMenu {
+                        selected,
+                        typing: Some(String::new()),
+                    });
+                } else {
+                    effects.push(Effect::SendRequest(self.menu[selected].clone()));
+                    self.overlay = None;
+                    self.follow = true;
+                }
+            }
+            (Overlay::Apps { selected }, Action::Up) => {
+                self.overlay = Some(Overlay::Apps {
+                    selected: selected.saturating_sub(1),
+                })
+            }
+            (Overlay::Apps { selected }, Action::Down) => {
+                self.overlay = Some(Overlay::Apps {
+                    selected: (selected + 1).min(count - 1),
+                })
+            }
+            (Overlay::Apps { selected }, Action::Inspect) => {
+                self.overlay = None;
+                let app = LAB_APPS[selected].to_owned();
+                self.app_spec = app.clone();
+                self.notice = Some(format!("switching the WSGI server to {app}"));
+                effects.push(Effect::StartWsgi {
+                    app,
+                    workers: self.worker_count.max(1),
+                });
+            }
+            (Overlay::Lessons { selected }, Action::Up) => {
+                self.overlay = Some(Overlay::Lessons {
+                    selected: selected.saturating_sub(1),
+                })
+            }
+            (Overlay::Lessons { selected }, Action::Down) => {
+                self.overlay = Some(Overlay::Lessons {
+                    selected: (selected + 1).min(count.saturating_sub(1)),
+                })
+            }
+            (Overlay::Lessons { selected }, Action::Inspect) => {
+                self.overlay = None;
+                self.open_lesson(selected);
+            }
+            (Overlay::Help | Overlay::Workers, Action::Up | Action::Down) => {}
+            _ => return false,
+        }
+        true
+    }
+
+    fn open_lesson(&mut self, index: usize) {
+        if index < self.lessons.len() {
+            self.lesson_index = index;
+            self.lesson_scroll = 0;
+        }
+    }
+
+    fn on_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                effects.push(Effect::Quit);
+            }
+            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::RequestMenu => {
+                self.overlay = Some(Overlay::RequestMenu {
+                    selected: 0,
+                    typing: None,
+                })
+            }
+            Action::WorkersPanel => self.overlay = Some(Overlay::Workers),
+            Action::SwitchApp => {
+                let selected = LAB_APPS
+                    .iter()
+                    .position(|a| *a == self.app_spec)
+                    .unwrap_or(0);
+                self.overlay = Some(Overlay::Apps { selected });
+            }
+            Action::LessonList => {
+                self.overlay = Some(Overlay::Lessons {
+                    selected: self.lesson_index,
+                })
+            }
+            Action::Back => self.overlay = None,
+            Action::NextPane => self.focus = self.focus.next(),
+            Action::PreviousPane => self.focus = self.focus.previous(),
+            Action::NextLesson => self.open_lesson(self.lesson_index + 1),
+            Action::PreviousLesson => self.open_lesson(self.lesson_index.saturating_sub(1)),
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-10),
+            Action::PageDown => self.move_by(10),
+            Action::Follow => {
+                self.follow = true;
+                self.selected = None;
+            }
+            Action::Inspect => {
+                if self.focus == Pane::Traffic {
+                    self.pin_selection();
+                    self.focus = Pane::Inspector;
+                    self.inspector_scroll = 0;
+                }
+            }
+            Action::ToggleWsgiServer => match self.wsgi.state {
+                ServerState::Stopped | ServerState::Failed => {
+                    self.notice = Some("starting the WSGI server".into());
+                    effects.push(Effect::StartWsgi {
+                        app: self.app_spec.clone(),
+                        workers: self.worker_count.max(1),
+                    });
+                }
+                ServerState::Starting | ServerState::Listening => {
+                    self.notice = Some(
+                        "stopping the WSGI server: requests to the app now get 502 from the web server"
+                            .into(),
+                    );
+                    effects.push(Effect::StopWsgi);
+                }
+            },
+            Action::ReloadConfig => {
+                self.notice = Some("asking the web server to reload nginx.conf".into());
+                effects.push(Effect::Control(Process::WebServer, "reload".into()));
+            }
+            Action::ReloadApp => {
+                self.notice = Some("reloading the app: new workers import it afresh".into());
+                effects.push(Effect::Control(Process::WsgiServer, "reload".into()));
+            }
+            Action::MoreWorkers => {
+                self.worker_count += 1;
+                effects.push(Effect::Control(
+                    Process::WsgiServer,
+                    format!("workers {}", self.worker_count),
+                ));
+            }
+            Action::FewerWorkers => {
+                if self.worker_count > 1 {
+                    self.worker_count -= 1;
+                    effects.push(Effect::Control(
+                        Process::WsgiServer,
+                        format!("workers {}", self.worker_count),
+                    ));
+                } else {
+                    self.notice = Some("one worker is the least a WSGI server can run".into());
+                }
+            }
+            Action::EditConfig => effects.push(Effect::Edit {
+                path: self.config.clone(),
+                target: EditTarget::Config,
+            }),
+            Action::EditApp => {
+                let file = self
+                    .app_spec
+                    .split_once(':')
+                    .map_or(self.app_spec.as_str(), |(f, _)| f);
+                if file == "builtin" || !file.ends_with(".py") {
+                    self.notice = Some(format!(
+                        "{} is not a file in the lab; switch to a lab app with A first",
+                        self.app_spec
+                    ));
+                } else {
+                    effects.push(Effect::Edit {
+                        path: self.lab.join(file),
+                        target: EditTarget::App,
+                    });
+                }
+            }
+            Action::Replay => {
+                if let Some(req) = self.selected_request() {
+                    let received = req.client_request().cloned();
+                    if let Some(received) = received {
+                        let headers: Vec<(String, String)> = received
+                            .headers
+                            .iter()
+                            .filter(|(n, _)| {
+                                !matches!(
+                                    n.to_ascii_lowercase().as_str(),
+                                    "host" | "content-length" | "connection" | "user-agent"
+                                )
+                            })
+                            .cloned()
+                            .collect();
+                        for (to, where_) in [
+                            (Target::WebServer, "through the web server"),
+                            (Target::WsgiServer, "straight to the WSGI server"),
+                        ] {
+                            effects.push(Effect::SendRequest(RequestSpec {
+                                label: format!(
+                                    "replay {} {} {where_}",
+                                    received.method, received.target
+                                ),
+                                method: received.method.clone(),
+                                target: received.target.clone(),
+                                headers: headers.clone(),
+                                body: None,
+                                to,
+                            }));
+                        }
+                        self.notice = Some(
+                            "replayed twice: compare REMOTE_ADDR, HTTP_HOST and the X-Forwarded headers in the two environs"
+                                .into(),
+                        );
+                    }
+                } else {
+                    self.notice = Some("no request to replay yet: press m to send one".into());
+                }
+            }
+            Action::Pause => self.animation.paused = !self.animation.paused,
+            Action::Slower => self.animation.slower(),
+            Action::Faster => self.animation.faster(),
+            Action::ToggleMouse => {
+                self.mouse_captured = !self.mouse_captured;
+                self.notice = Some(if self.mouse_captured {
+                    "mouse captured: wheel scrolls, click selects (M to release)".into()
+                } else {
+                    "mouse released: select text to copy it (M to capture again)".into()
+                });
+                effects.push(Effect::SetMouseCapture(self.mouse_captured));
+            }
+            Action::NextHint | Action::TickSelfCheck => {
+                self.notice =
+                    Some("hints and self-checks are not built yet; read the lesson's tasks".into());
+            }
+        }
+    }
+
+    /// Freeze the selection on the request shown now.
+    fn pin_selection(&mut self) {
+        if self.follow {
+            self.selected = self.traffic.newest().map(|r| r.seq);
+            self.follow = false;
+        }
+    }
+
+    fn move_by(&mut self, delta: i32) {
+        match self.focus {
+            Pane::Lesson => {
+                self.lesson_scroll = (self.lesson_scroll as i32 + delta).max(0) as u16;
+            }
+            Pane::Inspector => {
+                self.inspector_scroll = (self.inspector_scroll as i32 + delta).max(0) as u16;
+            }
+            Pane::Traffic => {
+                // The list shows the newest first, so "down" is older.
+                let Some(newest) = self.traffic.newest().map(|r| r.seq) else {
+                    return;
+                };
+                let oldest = self.traffic.iter().next().map_or(0, |r| r.seq);
+                let current = if self.follow {
+                    newest
+                } else {
+                    self.selected.unwrap_or(newest)
+                };
+                let next = (current as i64 - delta as i64).clamp(oldest as i64, newest as i64);
+                self.selected = Some(next as u64);
+                self.follow = next as u64 == newest && delta < 0;
+                self.inspector_scroll = 0;
+            }
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) -> bool {
+        let at = Position::new(mouse.column, mouse.row);
+        let areas = self.areas();
+        let pane = areas.pane_at(at);
+        match mouse.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let Some(pane) = pane else { return false };
+                let old = self.focus;
+                self.focus = pane;
+                self.move_by(if mouse.kind == MouseEventKind::ScrollUp {
+                    -3
+                } else {
+                    3
+                });
+                if pane != old && areas.tabs.is_some() {
+                    self.focus = old;
+                }
+                true
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(tab) = areas.tab_at(at) {
+                    self.focus = tab;
+                    return true;
+                }
+                let Some(pane) = pane else { return false };
+                self.focus = pane;
+                if pane == Pane::Traffic
+                    && let Some(list) = areas.traffic
+                {
+                    // Row 0 is the border, row 1 the header; then newest first.
+                    let row = at.y.saturating_sub(list.y + 2) as usize;
+                    if at.y >= list.y + 2
+                        && let Some(req) = self.traffic.iter().rev().nth(row)
+                    {
+                        self.selected = Some(req.seq);
+                        self.follow = false;
+                        self.inspector_scroll = 0;
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+pub fn name(process: Process) -> &'static str {
+    super::supervisor::describe(process)
+}
+
+/// Whether a request went through the web server, for labels.
+pub fn via_label(req: &Request) -> &'static str {
+    match req.via() {
+        Via::WebServer => "via web server",
+        Via::Direct => "direct to WSGI server",
+    }
+}

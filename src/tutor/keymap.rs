@@ -1,0 +1,178 @@
+//! Keys → actions, in one table: the key handler, the `?` help and the status bar all read
+//! it, so what the help says is what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Something the learner asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Help,
+    Quit,
+    NextLesson,
+    PreviousLesson,
+    LessonList,
+    RequestMenu,
+    NextPane,
+    PreviousPane,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Inspect,
+    Back,
+    ToggleWsgiServer,
+    ReloadConfig,
+    ReloadApp,
+    MoreWorkers,
+    FewerWorkers,
+    SwitchApp,
+    EditConfig,
+    EditApp,
+    Replay,
+    WorkersPanel,
+    Pause,
+    Slower,
+    Faster,
+    ToggleMouse,
+    NextHint,
+    TickSelfCheck,
+    Follow,
+}
+
+/// One row of the table: the keys, the action, what the help says.
+pub struct Binding {
+    pub keys: &'static [KeyCode],
+    /// How the keys are written in the help, e.g. `↑/k`.
+    pub label: &'static str,
+    pub action: Action,
+    pub description: &'static str,
+    /// Shown in the status bar (the most useful few).
+    pub in_status_bar: bool,
+}
+
+const fn b(
+    keys: &'static [KeyCode],
+    label: &'static str,
+    action: Action,
+    description: &'static str,
+    in_status_bar: bool,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        action,
+        description,
+        in_status_bar,
+    }
+}
+
+use KeyCode::{BackTab, Char, Down, End, Enter, Esc, PageDown, PageUp, Tab, Up};
+
+pub const BINDINGS: &[Binding] = &[
+    b(&[Char('?')], "?", Action::Help, "help: every key", true),
+    b(&[Char('q')], "q", Action::Quit, "quit (stops both servers)", true),
+    b(&[Char('m')], "m", Action::RequestMenu, "request menu: send a request", true),
+    b(&[Tab], "Tab", Action::NextPane, "next pane", true),
+    b(&[BackTab], "S-Tab", Action::PreviousPane, "previous pane", false),
+    b(&[Up, Char('k')], "↑/k", Action::Up, "move up / scroll up", false),
+    b(&[Down, Char('j')], "↓/j", Action::Down, "move down / scroll down", false),
+    b(&[PageUp], "PgUp", Action::PageUp, "page up", false),
+    b(&[PageDown], "PgDn", Action::PageDown, "page down", false),
+    b(&[Enter], "Enter", Action::Inspect, "inspect the selected request", true),
+    b(&[Esc], "Esc", Action::Back, "close the overlay / back", false),
+    b(&[End, Char('f')], "f/End", Action::Follow, "follow the newest request", false),
+    b(&[Char('n')], "n", Action::NextLesson, "next lesson", false),
+    b(&[Char('p')], "p", Action::PreviousLesson, "previous lesson", false),
+    b(&[Char('L')], "L", Action::LessonList, "lesson list", false),
+    b(&[Char('s')], "s", Action::ToggleWsgiServer, "stop / start the WSGI server", true),
+    b(&[Char('R')], "R", Action::ReloadConfig, "reload the web server's config", true),
+    b(&[Char('a')], "a", Action::ReloadApp, "reload the app (new workers)", false),
+    b(&[Char('+'), Char('=')], "+", Action::MoreWorkers, "one worker more", false),
+    b(&[Char('-')], "-", Action::FewerWorkers, "one worker less", false),
+    b(&[Char('A')], "A", Action::SwitchApp, "switch the app", false),
+    b(&[Char('e')], "e", Action::EditConfig, "edit nginx.conf in $EDITOR, reload on return", false),
+    b(&[Char('E')], "E", Action::EditApp, "edit the app in $EDITOR, reload on return", false),
+    b(&[Char('x')], "x", Action::Replay, "replay the selected request (web server and direct)", false),
+    b(&[Char('W')], "W", Action::WorkersPanel, "workers panel", false),
+    b(&[Char(' ')], "space", Action::Pause, "pause / resume the animation", false),
+    b(&[Char('[')], "[", Action::Slower, "slower animation", false),
+    b(&[Char(']')], "]", Action::Faster, "faster animation", false),
+    b(&[Char('M')], "M", Action::ToggleMouse, "release / capture the mouse (to copy text)", false),
+    b(&[Char('h')], "h", Action::NextHint, "next hint for the lesson's task", false),
+    b(&[Char('c')], "c", Action::TickSelfCheck, "tick a self-check", false),
+];
+
+/// The action bound to a key press, if any. Ctrl-C always quits.
+pub fn action_for(key: &KeyEvent) -> Option<Action> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return match key.code {
+            Char('c') => Some(Action::Quit),
+            _ => None,
+        };
+    }
+    BINDINGS
+        .iter()
+        .find(|b| b.keys.contains(&key.code))
+        .map(|b| b.action)
+}
+
+/// The binding for an action (for labels like "press s").
+pub fn binding(action: Action) -> &'static Binding {
+    BINDINGS
+        .iter()
+        .find(|b| b.action == action)
+        .expect("every action has a binding")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice_and_every_key_round_trips() {
+        let mut seen = Vec::new();
+        for binding in BINDINGS {
+            for key in binding.keys {
+                assert!(!seen.contains(key), "{key:?} bound twice");
+                seen.push(*key);
+                let event = KeyEvent::new(*key, KeyModifiers::NONE);
+                assert_eq!(action_for(&event), Some(binding.action));
+            }
+        }
+    }
+
+    #[test]
+    fn the_keys_the_lessons_name_are_bound() {
+        for (c, action) in [
+            ('?', Action::Help),
+            ('q', Action::Quit),
+            ('n', Action::NextLesson),
+            ('p', Action::PreviousLesson),
+            ('L', Action::LessonList),
+            ('m', Action::RequestMenu),
+            ('s', Action::ToggleWsgiServer),
+            ('R', Action::ReloadConfig),
+            ('a', Action::ReloadApp),
+            ('+', Action::MoreWorkers),
+            ('-', Action::FewerWorkers),
+            ('A', Action::SwitchApp),
+            ('e', Action::EditConfig),
+            ('E', Action::EditApp),
+            ('x', Action::Replay),
+            ('W', Action::WorkersPanel),
+            (' ', Action::Pause),
+            ('[', Action::Slower),
+            (']', Action::Faster),
+            ('M', Action::ToggleMouse),
+            ('h', Action::NextHint),
+            ('c', Action::TickSelfCheck),
+            ('j', Action::Down),
+            ('k', Action::Up),
+        ] {
+            let key = KeyEvent::new(Char(c), KeyModifiers::NONE);
+            assert_eq!(action_for(&key), Some(action), "{c}");
+        }
+        let ctrl_c = KeyEvent::new(Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(&ctrl_c), Some(Action::Quit));
+    }
+}

@@ -1,0 +1,173 @@
+//! The diagram: Browser → Web server → WSGI server → App as boxes, with each request as a
+//! dot travelling the edges (requests on the upper lane, responses on the lower), coloured
+//! by outcome. Dots that wait sit under the box they wait at.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::layout::Pane;
+use super::pane_block;
+use crate::tutor::animation::{Position, Stop};
+use crate::tutor::app::{App, ServerState, ServerView};
+
+const STOPS: [Stop; 4] = [Stop::Browser, Stop::WebServer, Stop::WsgiServer, Stop::App];
+
+/// The four boxes, the edges between them and the requests in flight.
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let anim = &app.animation;
+    let mut title = vec![Span::raw(" Diagram ")];
+    title.push(Span::styled(format!("{}× ", anim.speed()), theme.dim));
+    if anim.paused {
+        title.push(Span::styled("paused ", theme.client_error));
+    }
+    let block = pane_block(app, Line::from(title), Some(Pane::Traffic));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width < 40 || inner.height < 6 {
+        return;
+    }
+    let box_w = ((inner.width.saturating_sub(3 * 6)) / 4).clamp(10, 18);
+    let edge_w = (inner.width - 4 * box_w) / 3;
+    let box_x = |i: u16| inner.x + i * (box_w + edge_w);
+    let top = inner.y + 1;
+
+    // Boxes.
+    let workers = app.workers.len();
+    let pids: Vec<String> = app.workers.keys().map(|p| p.to_string()).collect();
+    let contents: [(&str, String, String, Style); 4] = [
+        (
+            "Browser",
+            "curl · menu".into(),
+            "you".into(),
+            theme.border,
+        ),
+        server_lines("Web server", &app.web, app),
+        server_lines("WSGI server", &app.wsgi, app),
+        (
+            "App",
+            if app.wsgi.state == ServerState::Stopped {
+                "no workers".into()
+            } else {
+                format!("{workers} worker{}", if workers == 1 { "" } else { "s" })
+            },
+            pids.join(" "),
+            theme.border,
+        ),
+    ];
+    for (i, (name, second, third, style)) in contents.into_iter().enumerate() {
+        let rect = Rect::new(box_x(i as u16), top, box_w, 5).intersection(inner);
+        let text = vec![
+            Line::styled(name, theme.heading),
+            Line::raw(second),
+            Line::styled(third, theme.dim),
+        ];
+        let boxed = Paragraph::new(text)
+            .centered()
+            .block(Block::default().borders(Borders::ALL).border_style(style));
+        frame.render_widget(boxed, rect);
+    }
+
+    // Edges: two lanes, and a label above each.
+    let buf = frame.buffer_mut();
+    let rates = anim.edge_rates();
+    for edge in 0..3u16 {
+        let x0 = box_x(edge) + box_w;
+        let broken = edge == 1 && app.wsgi.state != ServerState::Listening;
+        let lane_style = if broken { theme.server_error } else { theme.dim };
+        for dx in 0..edge_w {
+            let fwd = if dx == edge_w - 1 { "▶" } else { "─" };
+            let back = if dx == 0 { "◀" } else { "─" };
+            buf[(x0 + dx, top + 1)].set_symbol(fwd).set_style(lane_style);
+            buf[(x0 + dx, top + 3)].set_symbol(back).set_style(lane_style);
+        }
+        if broken {
+            let mid = x0 + edge_w / 2;
+            buf[(mid, top + 2)].set_symbol("✗").set_style(theme.server_error);
+        }
+        let label = if anim.rates_mode {
+            format!("{}/s", rates[edge as usize])
+        } else {
+            match edge {
+                0 => format!("HTTP :{}", app.web.port),
+                1 => format!("HTTP :{}", app.wsgi.port),
+                _ => "pipes".to_owned(),
+            }
+        };
+        let label: String = label.chars().take(edge_w as usize).collect();
+        let lx = x0 + (edge_w.saturating_sub(label.chars().count() as u16)) / 2;
+        buf.set_string(lx, inner.y, label, theme.dim);
+    }
+
+    // Dots.
+    let mut waiting = [0usize; 4];
+    let mut queued = 0usize;
+    if !anim.rates_mode {
+        for dot in anim.dots(&app.traffic) {
+            let style = theme.outcome(dot.outcome);
+            match dot.position {
+                Position::OnEdge {
+                    edge,
+                    forward,
+                    progress,
+                } => {
+                    let x0 = box_x(edge as u16) + box_w;
+                    let step = (progress.clamp(0.0, 1.0) * (edge_w - 1) as f64).round() as u16;
+                    let (x, y) = if forward {
+                        (x0 + step, top + 1)
+                    } else {
+                        (x0 + edge_w - 1 - step, top + 3)
+                    };
+                    buf[(x, y)].set_symbol("●").set_style(style);
+                }
+                Position::At(stop) => {
+                    waiting[STOPS.iter().position(|s| *s == stop).unwrap_or(0)] += 1;
+                }
+                Position::Queued => queued += 1,
+            }
+        }
+    }
+    let below = top + 5;
+    if below < inner.y + inner.height {
+        for (i, n) in waiting.iter().enumerate() {
+            let mut text = String::new();
+            if *n > 0 {
+                text = match STOPS[i] {
+                    Stop::App => format!("● {n} running"),
+                    Stop::Browser => format!("● {n}"),
+                    _ => format!("● {n} waiting"),
+                };
+            }
+            if STOPS[i] == Stop::WsgiServer && queued > 0 {
+                text = format!("⧗ {queued} queued {text}");
+            }
+            if !text.is_empty() {
+                let text: String = text.chars().take(box_w as usize).collect();
+                buf.set_string(box_x(i as u16), below, text, theme.pending);
+            }
+        }
+    }
+}
+
+fn server_lines(name: &'static str, view: &ServerView, app: &App) -> (&'static str, String, String, Style) {
+    let theme = &app.theme;
+    let port = if view.port == 0 {
+        String::new()
+    } else {
+        format!(":{}", view.port)
+    };
+    let (third, style) = match (view.state, view.pid) {
+        (ServerState::Stopped, _) => ("stopped".to_owned(), theme.server_error),
+        (ServerState::Failed, _) => ("failed".to_owned(), theme.server_error),
+        (ServerState::Starting, Some(pid)) => (format!("pid {pid} …"), theme.pending),
+        (ServerState::Starting, None) => ("starting…".to_owned(), theme.pending),
+        (ServerState::Listening, pid) => (
+            pid.map_or(String::new(), |p| format!("pid {p}")),
+            theme.ok,
+        ),
+    };
+    (name, port, third, style)
+}

@@ -1,0 +1,43 @@
+//! Pick lists: the lesson list (`L`) and the apps to switch to (`A`).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::overlay_block;
+use crate::tutor::app::{App, LAB_APPS, Overlay};
+
+/// Whichever list is open, the selected entry highlighted.
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let (title, entries, selected, current): (&str, Vec<String>, usize, usize) = match &app.overlay {
+        Some(Overlay::Lessons { selected }) => (
+            "Lessons",
+            app.lessons
+                .iter()
+                .enumerate()
+                .map(|(i, l)| format!("{:>2}. {}", i + 1, l.title))
+                .collect(),
+            *selected,
+            app.lesson_index,
+        ),
+        Some(Overlay::Apps { selected }) => (
+            "Switch the app (restarts the WSGI server)",
+            LAB_APPS.iter().map(|a| a.to_string()).collect(),
+            *selected,
+            LAB_APPS.iter().position(|a| *a == app.app_spec).unwrap_or(usize::MAX),
+        ),
+        _ => return,
+    };
+    let lines: Vec<Line> = entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let style = if i == selected { theme.selected } else { theme.text };
+            let mark = if i == current { "▸ " } else { "  " };
+            Line::from(vec![Span::styled(mark, theme.accent), Span::styled(text, style)])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(overlay_block(app, title)), area);
+}

@@ -1,0 +1,64 @@
+//! The request menu, the tutor's built-in browser: ready-made requests, a line to type
+//! one, and the equivalent curl command for each.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::overlay_block;
+use crate::tutor::app::{App, Overlay, RequestSpec, Target};
+
+/// The list, the typing line, and the curl for what is selected.
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let Some(Overlay::RequestMenu { selected, typing }) = &app.overlay else {
+        return;
+    };
+    let mut lines = Vec::new();
+    for (i, spec) in app.menu().iter().enumerate() {
+        let style = if i == *selected { theme.selected } else { theme.text };
+        let to = match spec.to {
+            Target::WebServer => "",
+            Target::WsgiServer => "  (skips the web server)",
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} ", i + 1), theme.dim),
+            Span::styled(format!("{:<7}{}", spec.method, spec.target), style),
+            Span::styled(format!("  {}{to}", spec.label), theme.dim),
+        ]));
+    }
+    let typed_index = app.menu().len();
+    let typed_style = if *selected == typed_index { theme.selected } else { theme.text };
+    let typed = match typing {
+        Some(line) => format!("{line}▏"),
+        None => "type a request…".to_owned(),
+    };
+    lines.push(Line::from(vec![
+        Span::styled(" > ", theme.dim),
+        Span::styled(typed, typed_style),
+    ]));
+    lines.push(Line::styled(
+        "   METHOD PATH [Name:value]... [-- BODY]; put `direct` first to skip the web server",
+        theme.dim,
+    ));
+    lines.push(Line::default());
+    let current: Option<RequestSpec> = match typing {
+        Some(line) => RequestSpec::parse(line).ok(),
+        None => app.menu().get(*selected).cloned(),
+    };
+    if let Some(spec) = current {
+        lines.push(Line::styled(" The same request from another terminal:", theme.accent));
+        lines.push(Line::styled(
+            format!("   {}", spec.curl(app.web.port, app.wsgi.port)),
+            theme.code,
+        ));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(" ↑/↓ choose · Enter send · Esc close", theme.dim));
+    let block = overlay_block(app, "Send a request");
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        area,
+    );
+}

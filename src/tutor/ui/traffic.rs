@@ -1,0 +1,116 @@
+//! The traffic list: one row per request, newest first, like mitmproxy's flow list.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+
+use super::layout::Pane;
+use super::{duration, pane_block};
+use crate::tutor::app::App;
+use crate::tutor::traffic::Via;
+
+/// Time, method, path, status, served by, duration and worker of each request.
+pub fn render(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = &app.theme;
+    let selected = app.selected_request().map(|r| r.seq);
+    let mut title = vec![Span::raw(" Traffic ")];
+    title.push(Span::styled(
+        format!("{} requests", app.traffic.len()),
+        theme.dim,
+    ));
+    if app.traffic.evicted > 0 {
+        title.push(Span::styled(
+            format!(", {} older dropped", app.traffic.evicted),
+            theme.dim,
+        ));
+    }
+    title.push(Span::styled(
+        if app.follow { " · following " } else { " · f follows " },
+        theme.dim,
+    ));
+    let block = pane_block(app, Line::from(title), Some(Pane::Traffic));
+    let inner_height = area.height.saturating_sub(3) as usize;
+    // Keep the selection on screen: skip rows above it when needed.
+    let position = app
+        .traffic
+        .iter()
+        .rev()
+        .position(|r| Some(r.seq) == selected)
+        .unwrap_or(0);
+    let skip = position.saturating_sub(inner_height.saturating_sub(1));
+    let rows: Vec<Row> = app
+        .traffic
+        .iter()
+        .rev()
+        .skip(skip)
+        .take(inner_height)
+        .map(|req| {
+            let secs = req.start_us().saturating_sub(app.start_us) as f64 / 1e6;
+            let status = req
+                .status()
+                .map_or_else(|| "…".to_owned(), |s| s.to_string());
+            let served = match req.served_by() {
+                Some(s) => s.label().to_owned(),
+                None if req.is_complete() => "-".to_owned(),
+                None => "…".to_owned(),
+            };
+            let served = if req.via() == Via::Direct {
+                format!("{served} (direct)")
+            } else {
+                served
+            };
+            let took = if req.is_complete() {
+                duration(req.timing().total_us)
+            } else {
+                String::new()
+            };
+            let row = Row::new(vec![
+                Cell::from(format!("{secs:>8.3}")),
+                Cell::from(req.method().to_owned()),
+                Cell::from(req.target().to_owned()),
+                Cell::from(Span::styled(status, theme.status(req.status()))),
+                Cell::from(Span::styled(served, theme.served_by(req.served_by()))),
+                Cell::from(took),
+                Cell::from(req.worker_pid().map_or(String::new(), |p| p.to_string())),
+            ]);
+            if Some(req.seq) == selected {
+                row.style(theme.selected)
+            } else {
+                row
+            }
+        })
+        .collect();
+    let header = Row::new(["time s", "method", "path", "status", "served by", "took", "worker"])
+        .style(theme.accent);
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Fill(1),
+        Constraint::Length(6),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(7),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(block);
+    if app.traffic.is_empty() {
+        let empty = ratatui::widgets::Paragraph::new(vec![
+            Line::default(),
+            Line::styled(
+                "  No requests yet. Press m to send one, or in another terminal:",
+                theme.dim,
+            ),
+            Line::styled(
+                format!("  curl -i http://127.0.0.1:{}/", app.web.port),
+                theme.code,
+            ),
+        ])
+        .block(pane_block(app, " Traffic ", Some(Pane::Traffic)));
+        frame.render_widget(empty, area);
+        return;
+    }
+    frame.render_widget(table, area);
+}
