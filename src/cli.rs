@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub stack: StackArgs,
+    #[command(flatten)]
+    pub tutor: TutorArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -37,6 +39,26 @@ pub struct StackArgs {
     /// The lab folder with the files you edit (default: in your data directory).
     #[arg(long, value_name = "DIR")]
     pub lab: Option<PathBuf>,
+}
+
+/// The tutor's own flags (the screen, lessons, where state lives).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TutorArgs {
+    /// A lesson pack folder to use instead of the bundled lessons.
+    #[arg(long, value_name = "DIR")]
+    pub lessons: Option<PathBuf>,
+    /// Where progress and the servers' logs live (default: your state directory).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// No colours (also when the NO_COLOR environment variable is set).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Colours for a light terminal background.
+    #[arg(long)]
+    pub light: bool,
+    /// Leave the mouse to the terminal, so text can be selected and copied (M toggles).
+    #[arg(long)]
+    pub no_mouse: bool,
 }
 
 #[derive(Debug, Subcommand)]

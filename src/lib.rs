@@ -6,6 +6,8 @@
 //! - [`wsgi_server`] is the mini gunicorn: an arbiter that speaks HTTP, builds the PEP 3333
 //!   environ and hands each request to a prefork Python worker process.
 //! - [`trace`] is the contract between those servers and the tutor: one JSON line per hop.
+//! - [`tutor`] is the screen: it runs both servers as children, reads their trace events
+//!   and shows every request travel the stack beside the lessons.
 //! - [`cli`] is the command line; `main.rs` only parses it and calls [`run`].
 
 pub mod cli;
@@ -25,7 +27,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::WebServer(args)) => web_server::main(args),
         Some(Command::WsgiServer(args)) => wsgi_server::main(args),
         Some(Command::Serve(args)) => tutor::serve::main(args),
-        // Until the tutor's screen lands, the default is the stack without it.
-        None => tutor::serve::main(cli.stack),
+        None => tutor::runner::main(cli.stack, cli.tutor),
     }
 }

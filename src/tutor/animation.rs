@@ -299,8 +299,7 @@ impl Animation {
             });
         }
         self.expire(now_ms);
-        if self.rates_mode && self.backlog.is_empty() && self.edge_rates().iter().all(|&n| n < 5)
-        {
+        if self.rates_mode && self.backlog.is_empty() && self.edge_rates().iter().all(|&n| n < 5) {
             self.rates_mode = false;
         }
     }
@@ -385,7 +384,14 @@ mod tests {
         let (steps, done) = route(app.newest().unwrap());
         assert_eq!(
             edges(&steps),
-            [(0, true), (1, true), (2, true), (2, false), (1, false), (0, false)]
+            [
+                (0, true),
+                (1, true),
+                (2, true),
+                (2, false),
+                (1, false),
+                (0, false)
+            ]
         );
         assert_eq!(done, steps.len());
 

@@ -27,14 +27,25 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize(u16, u16),
     /// Trace events from the servers, in the order read; `now_ms` is wall time.
-    Trace { events: Vec<Event>, now_ms: u64 },
+    Trace {
+        events: Vec<Event>,
+        now_ms: u64,
+    },
     /// The animation frame timer (only runs while something moves).
-    Tick { now_ms: u64 },
+    Tick {
+        now_ms: u64,
+    },
     /// Where the stack runs, once the ports and paths are settled.
     Planned(Planned),
     /// A server process started (its pid) or could not start.
-    ServerStarted { process: Process, pid: u32 },
-    ServerFailed { process: Process, error: String },
+    ServerStarted {
+        process: Process,
+        pid: u32,
+    },
+    ServerFailed {
+        process: Process,
+        error: String,
+    },
     /// A server process exited; `expected` when the tutor stopped it.
     ServerExited {
         process: Process,
@@ -47,9 +58,14 @@ pub enum Msg {
         result: Result<u16, String>,
     },
     /// `$EDITOR` returned.
-    EditorDone { target: EditTarget, ok: bool },
+    EditorDone {
+        target: EditTarget,
+        ok: bool,
+    },
     /// Something to tell the learner in the status bar.
     Notice(String),
+    /// Code highlighting is ready: render the lesson again.
+    HighlightReady,
 }
 
 /// Where the stack runs.
@@ -74,9 +90,15 @@ pub enum Effect {
     Control(Process, String),
     StopWsgi,
     /// Start (or restart) the WSGI server with this app and number of workers.
-    StartWsgi { app: String, workers: usize },
+    StartWsgi {
+        app: String,
+        workers: usize,
+    },
     /// Suspend the screen, run `$EDITOR` on the file, then report [`Msg::EditorDone`].
-    Edit { path: PathBuf, target: EditTarget },
+    Edit {
+        path: PathBuf,
+        target: EditTarget,
+    },
     SetMouseCapture(bool),
     Quit,
 }
@@ -182,24 +204,24 @@ impl RequestSpec {
 
 /// The ready-made requests in the menu.
 pub fn menu_requests() -> Vec<RequestSpec> {
-    let mut post = RequestSpec::get("POST a form with a body", "/form");
+    let mut post = RequestSpec::get("a form with a body", "/form");
     post.method = "POST".into();
     post.headers = vec![(
         "Content-Type".into(),
         "application/x-www-form-urlencoded".into(),
     )];
     post.body = Some("name=Ada&color=teal".into());
-    let mut direct = RequestSpec::get("GET /environ straight to the WSGI server", "/environ");
+    let mut direct = RequestSpec::get("the environ, skipping the web server", "/environ");
     direct.to = Target::WsgiServer;
     vec![
-        RequestSpec::get("GET / (the app's home page)", "/"),
-        RequestSpec::get("GET a static file", "/static/style.css"),
-        RequestSpec::get("GET the static listing", "/static/docs/"),
-        RequestSpec::get("GET /environ (what the app receives)", "/environ"),
+        RequestSpec::get("the app's home page", "/"),
+        RequestSpec::get("a static file", "/static/style.css"),
+        RequestSpec::get("a static directory listing", "/static/docs/"),
+        RequestSpec::get("what the app receives", "/environ"),
         post,
-        RequestSpec::get("GET a slow page (2 s)", "/slow?ms=2000"),
-        RequestSpec::get("GET an app error (500)", "/boom"),
-        RequestSpec::get("GET a missing file (404)", "/static/missing.png"),
+        RequestSpec::get("a slow page (2 s)", "/slow?ms=2000"),
+        RequestSpec::get("an app error (500)", "/boom"),
+        RequestSpec::get("a missing file (404)", "/static/missing.png"),
         direct,
     ]
 }
@@ -245,10 +267,17 @@ pub struct WorkerView {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
-    RequestMenu { selected: usize, typing: Option<String> },
+    RequestMenu {
+        selected: usize,
+        typing: Option<String>,
+    },
     Workers,
-    Apps { selected: usize },
-    Lessons { selected: usize },
+    Apps {
+        selected: usize,
+    },
+    Lessons {
+        selected: usize,
+    },
 }
 
 /// Everything the screen shows.
@@ -443,9 +472,7 @@ impl App {
             Msg::EditorDone { target, ok } => {
                 if ok {
                     effects.push(match target {
-                        EditTarget::Config => {
-                            Effect::Control(Process::WebServer, "reload".into())
-                        }
+                        EditTarget::Config => Effect::Control(Process::WebServer, "reload".into()),
                         EditTarget::App => Effect::Control(Process::WsgiServer, "reload".into()),
                     });
                     self.notice = Some(match target {
@@ -453,10 +480,12 @@ impl App {
                         EditTarget::App => "app saved: reloading the workers".into(),
                     });
                 } else {
-                    self.notice = Some("the editor did not finish cleanly; nothing reloaded".into());
+                    self.notice =
+                        Some("the editor did not finish cleanly; nothing reloaded".into());
                 }
             }
             Msg::Notice(text) => self.notice = Some(text),
+            Msg::HighlightReady => self.lesson_vars = None,
         }
         self.refresh_lesson();
         if changed {

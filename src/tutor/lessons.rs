@@ -72,8 +72,14 @@ impl Vars {
         let pid = |p: Option<u32>| p.map_or_else(|| "PID".to_owned(), |p| p.to_string());
         text.replace("{{web_port}}", &self.web_port.to_string())
             .replace("{{wsgi_port}}", &self.wsgi_port.to_string())
-            .replace("{{web_url}}", &format!("http://127.0.0.1:{}", self.web_port))
-            .replace("{{wsgi_url}}", &format!("http://127.0.0.1:{}", self.wsgi_port))
+            .replace(
+                "{{web_url}}",
+                &format!("http://127.0.0.1:{}", self.web_port),
+            )
+            .replace(
+                "{{wsgi_url}}",
+                &format!("http://127.0.0.1:{}", self.wsgi_port),
+            )
             .replace("{{lab}}", &self.lab)
             .replace("{{web_pid}}", &pid(self.web_pid))
             .replace("{{wsgi_pid}}", &pid(self.wsgi_pid))
@@ -192,7 +198,12 @@ pub fn highlighting_ready() -> bool {
 fn code_lines(code: &str, lang: &str, theme: &Theme) -> Vec<Line<'static>> {
     let plain = |code: &str| {
         code.lines()
-            .map(|l| Line::from(vec![Span::raw("  "), Span::styled(l.to_owned(), theme.code)]))
+            .map(|l| {
+                Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled(l.to_owned(), theme.code),
+                ])
+            })
             .collect()
     };
     let Some(hl) = HIGHLIGHTER.get().filter(|_| theme.colored()) else {
@@ -504,7 +515,10 @@ mod tests {
     #[test]
     fn front_matter_splits_and_errors_say_why() {
         let table = [
-            ("+++\nid = \"a\"\n+++\nbody\n", Ok(("id = \"a\"\n", "body\n"))),
+            (
+                "+++\nid = \"a\"\n+++\nbody\n",
+                Ok(("id = \"a\"\n", "body\n")),
+            ),
             ("+++\r\nx\r\n+++\r\nb", Ok(("x\r\n", "b"))),
             ("no front matter", Err("line 1")),
             ("+++\nid = \"a\"\n", Err("not closed")),

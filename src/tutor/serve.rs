@@ -12,8 +12,9 @@ use crate::trace::Process;
 /// How long servers get to finish in-flight requests when asked to stop.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// Work out ports, app and paths for a stack from the command line and the machine.
-pub fn plan(args: &StackArgs, trace: bool) -> Result<StackPlan, String> {
+/// Work out ports, app and paths for a stack from the command line and the machine; the
+/// note, if any, says why the built-in app runs instead of the lab's Python one.
+pub fn plan(args: &StackArgs, trace: bool) -> Result<(StackPlan, Option<String>), String> {
     let lab = Lab::prepare(args.lab.clone()).map_err(|e| format!("{e:#}"))?;
     let lab = lab.path().to_path_buf();
     let exe =
@@ -28,15 +29,15 @@ pub fn plan(args: &StackArgs, trace: bool) -> Result<StackPlan, String> {
         None => supervisor::free_port(WSGI_PORT, &[web_port])
             .ok_or("no free port near 8000 for the WSGI server")?,
     };
+    let mut note = None;
     let app = match &args.app {
         Some(app) => app.clone(),
         None => match crate::wsgi_server::python::discover(None, Some(&lab)) {
             Ok(_) => "apps/site.py:application".to_owned(),
             Err(why) => {
-                eprintln!("wsgi-tutor: {why}");
-                eprintln!(
-                    "wsgi-tutor: running the built-in Rust version of the site instead (builtin:site)"
-                );
+                note = Some(format!(
+                    "{why}; running the built-in Rust version of the site instead (builtin:site)"
+                ));
                 "builtin:site".to_owned()
             }
         },
@@ -45,7 +46,7 @@ pub fn plan(args: &StackArgs, trace: bool) -> Result<StackPlan, String> {
         .config
         .clone()
         .unwrap_or_else(|| lab.join("nginx.conf"));
-    Ok(StackPlan {
+    let plan = StackPlan {
         exe,
         lab,
         config,
@@ -54,12 +55,18 @@ pub fn plan(args: &StackArgs, trace: bool) -> Result<StackPlan, String> {
         web_port,
         wsgi_port,
         trace,
-    })
+    };
+    Ok((plan, note))
 }
 
 pub fn main(args: StackArgs) -> ExitCode {
     let plan = match plan(&args, false) {
-        Ok(plan) => plan,
+        Ok((plan, note)) => {
+            if let Some(note) = note {
+                eprintln!("wsgi-tutor: {note}");
+            }
+            plan
+        }
         Err(err) => {
             eprintln!("wsgi-tutor: {err}");
             return ExitCode::FAILURE;

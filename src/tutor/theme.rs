@@ -54,15 +54,34 @@ impl Theme {
                     border: fg(dim),
                     border_focus: fg(if dark { Color::Cyan } else { Color::Blue }),
                     selected: Style::new().add_modifier(Modifier::REVERSED),
-                    ok: fg(if dark { Color::Green } else { Color::Rgb(0, 120, 0) }),
-                    client_error: fg(if dark { Color::Yellow } else { Color::Rgb(150, 100, 0) }),
+                    ok: fg(if dark {
+                        Color::Green
+                    } else {
+                        Color::Rgb(0, 120, 0)
+                    }),
+                    client_error: fg(if dark {
+                        Color::Yellow
+                    } else {
+                        Color::Rgb(150, 100, 0)
+                    }),
                     server_error: fg(if dark { Color::LightRed } else { Color::Red }),
                     pending: fg(if dark { Color::LightBlue } else { Color::Blue }),
-                    added: fg(if dark { Color::LightMagenta } else { Color::Magenta })
-                        .add_modifier(Modifier::BOLD),
-                    code: fg(if dark { Color::LightYellow } else { Color::Rgb(120, 60, 0) }),
-                    key: fg(if dark { Color::Black } else { Color::White })
-                        .bg(if dark { Color::Gray } else { Color::DarkGray }),
+                    added: fg(if dark {
+                        Color::LightMagenta
+                    } else {
+                        Color::Magenta
+                    })
+                    .add_modifier(Modifier::BOLD),
+                    code: fg(if dark {
+                        Color::LightYellow
+                    } else {
+                        Color::Rgb(120, 60, 0)
+                    }),
+                    key: fg(if dark { Color::Black } else { Color::White }).bg(if dark {
+                        Color::Gray
+                    } else {
+                        Color::DarkGray
+                    }),
                 }
             }
             ThemeKind::Mono => {

@@ -471,9 +471,27 @@ mod tests {
     #[test]
     fn each_recorded_scenario_is_one_request_served_by_the_right_layer() {
         let table = [
-            ("static", "/static/style.css", 200, ServedBy::Static, Via::WebServer),
-            ("listing", "/static/docs/", 200, ServedBy::Static, Via::WebServer),
-            ("missing", "/static/nope.css", 404, ServedBy::Static, Via::WebServer),
+            (
+                "static",
+                "/static/style.css",
+                200,
+                ServedBy::Static,
+                Via::WebServer,
+            ),
+            (
+                "listing",
+                "/static/docs/",
+                200,
+                ServedBy::Static,
+                Via::WebServer,
+            ),
+            (
+                "missing",
+                "/static/nope.css",
+                404,
+                ServedBy::Static,
+                Via::WebServer,
+            ),
             ("app", "/", 200, ServedBy::Wsgi, Via::WebServer),
             ("post", "/form", 200, ServedBy::Wsgi, Via::WebServer),
             ("boom", "/boom", 500, ServedBy::WsgiError, Via::WebServer),

@@ -30,7 +30,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     if inner.width < 40 || inner.height < 6 {
         return;
     }
-    let box_w = ((inner.width.saturating_sub(3 * 6)) / 4).clamp(10, 18);
+    let box_w = ((inner.width.saturating_sub(3 * 5)) / 4).clamp(10, 18);
     let edge_w = (inner.width - 4 * box_w) / 3;
     let box_x = |i: u16| inner.x + i * (box_w + edge_w);
     let top = inner.y + 1;
@@ -39,12 +39,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let workers = app.workers.len();
     let pids: Vec<String> = app.workers.keys().map(|p| p.to_string()).collect();
     let contents: [(&str, String, String, Style); 4] = [
-        (
-            "Browser",
-            "curl · menu".into(),
-            "you".into(),
-            theme.border,
-        ),
+        ("Browser", "curl · menu".into(), "you".into(), theme.border),
         server_lines("Web server", &app.web, app),
         server_lines("WSGI server", &app.wsgi, app),
         (
@@ -77,24 +72,38 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     for edge in 0..3u16 {
         let x0 = box_x(edge) + box_w;
         let broken = edge == 1 && app.wsgi.state != ServerState::Listening;
-        let lane_style = if broken { theme.server_error } else { theme.dim };
+        let lane_style = if broken {
+            theme.server_error
+        } else {
+            theme.dim
+        };
         for dx in 0..edge_w {
             let fwd = if dx == edge_w - 1 { "▶" } else { "─" };
             let back = if dx == 0 { "◀" } else { "─" };
-            buf[(x0 + dx, top + 1)].set_symbol(fwd).set_style(lane_style);
-            buf[(x0 + dx, top + 3)].set_symbol(back).set_style(lane_style);
+            buf[(x0 + dx, top + 1)]
+                .set_symbol(fwd)
+                .set_style(lane_style);
+            buf[(x0 + dx, top + 3)]
+                .set_symbol(back)
+                .set_style(lane_style);
         }
         if broken {
             let mid = x0 + edge_w / 2;
-            buf[(mid, top + 2)].set_symbol("✗").set_style(theme.server_error);
+            buf[(mid, top + 2)]
+                .set_symbol("✗")
+                .set_style(theme.server_error);
         }
         let label = if anim.rates_mode {
             format!("{}/s", rates[edge as usize])
         } else {
+            let port = match edge {
+                0 => app.web.port,
+                _ => app.wsgi.port,
+            };
             match edge {
-                0 => format!("HTTP :{}", app.web.port),
-                1 => format!("HTTP :{}", app.wsgi.port),
-                _ => "pipes".to_owned(),
+                2 => "pipes".to_owned(),
+                _ if edge_w >= 11 && port != 0 => format!("HTTP :{port}"),
+                _ => "HTTP".to_owned(),
             }
         };
         let label: String = label.chars().take(edge_w as usize).collect();
@@ -152,7 +161,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-fn server_lines(name: &'static str, view: &ServerView, app: &App) -> (&'static str, String, String, Style) {
+fn server_lines(
+    name: &'static str,
+    view: &ServerView,
+    app: &App,
+) -> (&'static str, String, String, Style) {
     let theme = &app.theme;
     let port = if view.port == 0 {
         String::new()
@@ -164,10 +177,9 @@ fn server_lines(name: &'static str, view: &ServerView, app: &App) -> (&'static s
         (ServerState::Failed, _) => ("failed".to_owned(), theme.server_error),
         (ServerState::Starting, Some(pid)) => (format!("pid {pid} …"), theme.pending),
         (ServerState::Starting, None) => ("starting…".to_owned(), theme.pending),
-        (ServerState::Listening, pid) => (
-            pid.map_or(String::new(), |p| format!("pid {p}")),
-            theme.ok,
-        ),
+        (ServerState::Listening, pid) => {
+            (pid.map_or(String::new(), |p| format!("pid {p}")), theme.ok)
+        }
     };
     (name, port, third, style)
 }

@@ -59,7 +59,10 @@ fn header_lines<'a>(
         };
         lines.push(Line::from(vec![
             Span::styled(mark, style),
-            Span::styled(format!("{name}: "), if is_added { style } else { theme.accent }),
+            Span::styled(
+                format!("{name}: "),
+                if is_added { style } else { theme.accent },
+            ),
             Span::styled(value.as_str(), style),
         ]));
     }
@@ -70,8 +73,12 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     let direct = req.via() == Via::Direct;
     let summary = match req.served_by() {
-        Some(ServedBy::Static) => "answered by the web server from disk: the WSGI server never saw it",
-        Some(ServedBy::Wsgi) if direct => "sent straight to the WSGI server, bypassing the web server",
+        Some(ServedBy::Static) => {
+            "answered by the web server from disk: the WSGI server never saw it"
+        }
+        Some(ServedBy::Wsgi) if direct => {
+            "sent straight to the WSGI server, bypassing the web server"
+        }
         Some(ServedBy::Wsgi) => "passed by the web server to the WSGI server, answered by the app",
         Some(ServedBy::WebError) => "the web server answered itself: no answer from upstream",
         Some(ServedBy::WsgiError) => "the WSGI server answered instead of the app",
@@ -88,7 +95,11 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
 
     if let Some(sent) = req.client_request() {
         let to = if direct { "WSGI server" } else { "web server" };
-        section(&mut lines, theme, format!("① As the client sent it (to the {to}, from {})", sent.peer));
+        section(
+            &mut lines,
+            theme,
+            format!("① As the client sent it (to the {to}, from {})", sent.peer),
+        );
         lines.push(Line::styled(
             format!("  {} {} {}", sent.method, sent.target, sent.version),
             theme.code,
@@ -104,7 +115,11 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             ]));
         }
         if let Some((path, status)) = &req.static_served {
-            section(&mut lines, theme, "② The web server answered from disk".into());
+            section(
+                &mut lines,
+                theme,
+                "② The web server answered from disk".into(),
+            );
             lines.push(Line::raw(format!("  {path} → {status}")));
         } else if let Some(fwd) = &req.forwarded {
             section(
@@ -124,7 +139,11 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         let worker = req
             .worker_pid()
             .map_or(String::new(), |p| format!(", worker {p}"));
-        section(&mut lines, theme, format!("③ The environ the app received{worker}"));
+        section(
+            &mut lines,
+            theme,
+            format!("③ The environ the app received{worker}"),
+        );
         let key_width = req
             .environ
             .iter()
@@ -133,7 +152,10 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             .unwrap_or(0)
             .min(width as usize / 2);
         for (key, value) in &req.environ {
-            let style = if key.starts_with("HTTP_X_FORWARDED") || key == "REMOTE_ADDR" || key == "HTTP_HOST" {
+            let style = if key.starts_with("HTTP_X_FORWARDED")
+                || key == "REMOTE_ADDR"
+                || key == "HTTP_HOST"
+            {
                 theme.added
             } else {
                 theme.text
@@ -145,7 +167,11 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         }
     }
     if let Some((status, headers)) = &req.start_response {
-        section(&mut lines, theme, "④ start_response(status, headers)".into());
+        section(
+            &mut lines,
+            theme,
+            "④ start_response(status, headers)".into(),
+        );
         lines.push(Line::styled(format!("  {status}"), theme.code));
         header_lines(&mut lines, headers, &[], theme);
     }
@@ -165,8 +191,15 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         ));
     }
     if let Some(resp) = req.client_response() {
-        section(&mut lines, theme, format!("⑤ The response the client got ({} bytes)", resp.bytes));
-        lines.push(Line::styled(format!("  {}", resp.status), theme.status(Some(resp.status))));
+        section(
+            &mut lines,
+            theme,
+            format!("⑤ The response the client got ({} bytes)", resp.bytes),
+        );
+        lines.push(Line::styled(
+            format!("  {}", resp.status),
+            theme.status(Some(resp.status)),
+        ));
         header_lines(&mut lines, &resp.headers, &[], theme);
         waterfall(&mut lines, req, theme, width);
     }
@@ -175,7 +208,11 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
 
 fn waterfall<'a>(lines: &mut Vec<Line<'a>>, req: &Request, theme: &Theme, width: u16) {
     let t = req.timing();
-    section(lines, theme, format!("⑥ Timing, {} in all", duration(t.total_us)));
+    section(
+        lines,
+        theme,
+        format!("⑥ Timing, {} in all", duration(t.total_us)),
+    );
     let bar_width = width.saturating_sub(30).max(10) as f64;
     let total = t.total_us.max(1) as f64;
     let mut offset = 0.0;

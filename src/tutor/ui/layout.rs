@@ -167,7 +167,10 @@ mod tests {
         assert!(small.lesson.is_none() && small.traffic.is_some() && small.diagram.is_some());
         assert_eq!(small.tab_at(Position::new(1, 0)), Some(Pane::Lesson));
         let label = tab_label(Pane::Lesson).chars().count() as u16;
-        assert_eq!(small.tab_at(Position::new(label + 2, 0)), Some(Pane::Traffic));
+        assert_eq!(
+            small.tab_at(Position::new(label + 2, 0)),
+            Some(Pane::Traffic)
+        );
         assert!(areas(Rect::new(0, 0, 40, 10), Pane::Lesson, false).too_small);
     }
 }

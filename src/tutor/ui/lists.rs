@@ -11,7 +11,8 @@ use crate::tutor::app::{App, LAB_APPS, Overlay};
 /// Whichever list is open, the selected entry highlighted.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let (title, entries, selected, current): (&str, Vec<String>, usize, usize) = match &app.overlay {
+    let (title, entries, selected, current): (&str, Vec<String>, usize, usize) = match &app.overlay
+    {
         Some(Overlay::Lessons { selected }) => (
             "Lessons",
             app.lessons
@@ -26,7 +27,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             "Switch the app (restarts the WSGI server)",
             LAB_APPS.iter().map(|a| a.to_string()).collect(),
             *selected,
-            LAB_APPS.iter().position(|a| *a == app.app_spec).unwrap_or(usize::MAX),
+            LAB_APPS
+                .iter()
+                .position(|a| *a == app.app_spec)
+                .unwrap_or(usize::MAX),
         ),
         _ => return,
     };
@@ -34,9 +38,16 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         .into_iter()
         .enumerate()
         .map(|(i, text)| {
-            let style = if i == selected { theme.selected } else { theme.text };
+            let style = if i == selected {
+                theme.selected
+            } else {
+                theme.text
+            };
             let mark = if i == current { "▸ " } else { "  " };
-            Line::from(vec![Span::styled(mark, theme.accent), Span::styled(text, style)])
+            Line::from(vec![
+                Span::styled(mark, theme.accent),
+                Span::styled(text, style),
+            ])
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(overlay_block(app, title)), area);

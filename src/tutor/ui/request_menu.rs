@@ -17,19 +17,27 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     };
     let mut lines = Vec::new();
     for (i, spec) in app.menu().iter().enumerate() {
-        let style = if i == *selected { theme.selected } else { theme.text };
-        let to = match spec.to {
-            Target::WebServer => "",
-            Target::WsgiServer => "  (skips the web server)",
+        let style = if i == *selected {
+            theme.selected
+        } else {
+            theme.text
+        };
+        let port = match spec.to {
+            Target::WebServer => app.web.port,
+            Target::WsgiServer => app.wsgi.port,
         };
         lines.push(Line::from(vec![
             Span::styled(format!(" {} ", i + 1), theme.dim),
-            Span::styled(format!("{:<7}{}", spec.method, spec.target), style),
-            Span::styled(format!("  {}{to}", spec.label), theme.dim),
+            Span::styled(format!("{:<5}{:<22}", spec.method, spec.target), style),
+            Span::styled(format!(" :{port} {}", spec.label), theme.dim),
         ]));
     }
     let typed_index = app.menu().len();
-    let typed_style = if *selected == typed_index { theme.selected } else { theme.text };
+    let typed_style = if *selected == typed_index {
+        theme.selected
+    } else {
+        theme.text
+    };
     let typed = match typing {
         Some(line) => format!("{line}▏"),
         None => "type a request…".to_owned(),
@@ -48,17 +56,25 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         None => app.menu().get(*selected).cloned(),
     };
     if let Some(spec) = current {
-        lines.push(Line::styled(" The same request from another terminal:", theme.accent));
+        lines.push(Line::styled(
+            " The same request from another terminal:",
+            theme.accent,
+        ));
         lines.push(Line::styled(
             format!("   {}", spec.curl(app.web.port, app.wsgi.port)),
             theme.code,
         ));
     }
     lines.push(Line::default());
-    lines.push(Line::styled(" ↑/↓ choose · Enter send · Esc close", theme.dim));
+    lines.push(Line::styled(
+        " ↑/↓ choose · Enter send · Esc close",
+        theme.dim,
+    ));
     let block = overlay_block(app, "Send a request");
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
         area,
     );
 }

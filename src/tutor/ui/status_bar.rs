@@ -19,7 +19,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         ));
     }
     if app.animation.rates_mode {
-        spans.push(Span::styled(" heavy traffic: showing rates ", theme.client_error));
+        spans.push(Span::styled(
+            " heavy traffic: showing rates ",
+            theme.client_error,
+        ));
     } else if app.animation.paused {
         spans.push(Span::styled(" paused (space) ", theme.client_error));
     }

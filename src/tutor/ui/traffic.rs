@@ -26,7 +26,11 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         ));
     }
     title.push(Span::styled(
-        if app.follow { " · following " } else { " · f follows " },
+        if app.follow {
+            " · following "
+        } else {
+            " · f follows "
+        },
         theme.dim,
     ));
     let block = pane_block(app, Line::from(title), Some(Pane::Traffic));
@@ -81,8 +85,16 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
-    let header = Row::new(["time s", "method", "path", "status", "served by", "took", "worker"])
-        .style(theme.accent);
+    let header = Row::new([
+        "time s",
+        "method",
+        "path",
+        "status",
+        "served by",
+        "took",
+        "worker",
+    ])
+    .style(theme.accent);
     let widths = [
         Constraint::Length(8),
         Constraint::Length(6),

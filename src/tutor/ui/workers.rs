@@ -22,7 +22,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             theme.accent,
         ),
         Line::default(),
-        Line::styled(" worker pid   requests served (this session)", theme.heading),
+        Line::styled(
+            " worker pid   requests served (this session)",
+            theme.heading,
+        ),
     ];
     if app.workers.is_empty() {
         lines.push(Line::styled(" no workers running", theme.dim));
@@ -43,5 +46,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         " + / - change the number of workers · a reloads the app · W closes",
         theme.dim,
     ));
-    frame.render_widget(Paragraph::new(lines).block(overlay_block(app, "Workers")), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(overlay_block(app, "Workers")),
+        area,
+    );
 }
