@@ -1,0 +1,232 @@
+//! `App::update` driven by scripted messages and recorded trace events: state and effects
+//! asserted, no terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use wsgi_tutor::trace::{Event, Process};
+use wsgi_tutor::tutor::app::{App, Effect, Msg, Overlay, Planned, ServerState, Target};
+use wsgi_tutor::tutor::lessons;
+use wsgi_tutor::tutor::theme::{Theme, ThemeKind};
+use wsgi_tutor::tutor::traffic::ServedBy;
+use wsgi_tutor::tutor::ui::layout::Pane;
+
+fn scenario(name: &str) -> Vec<Event> {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/scenarios/{name}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn app() -> App {
+    let (lessons, errors) = lessons::bundled();
+    assert!(errors.is_empty());
+    let mut app = App::new(lessons, Theme::new(ThemeKind::Dark), true);
+    app.update(Msg::Planned(Planned {
+        web_port: 8080,
+        wsgi_port: 8000,
+        lab: "/lab".into(),
+        config: "/lab/nginx.conf".into(),
+        app: "apps/site.py:application".into(),
+        workers: 1,
+        note: None,
+    }));
+    app
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+#[test]
+fn trace_events_build_the_traffic_and_the_stack() {
+    let mut app = app();
+    let events = scenario("all");
+    app.update(Msg::Trace { events, now_ms: 0 });
+    assert_eq!(app.traffic.len(), 11);
+    assert_eq!(app.web.pid, Some(12604));
+    assert_eq!(app.web.port, 18080);
+    // The recording ends with the WSGI server stopped and one reload.
+    assert!(app.workers.is_empty());
+    assert!(app.notice.as_deref().unwrap().contains("reloaded"));
+    let newest = app.selected_request().unwrap();
+    assert_eq!(newest.status(), Some(502));
+    assert_eq!(newest.served_by(), Some(ServedBy::WebError));
+    assert!(app.animating());
+    // Human pace: the flights finish after a few seconds of ticks, then the timer stops.
+    for t in 1..200 {
+        app.update(Msg::Tick { now_ms: t * 100 });
+    }
+    assert!(!app.animating());
+}
+
+#[test]
+fn the_request_menu_sends_real_requests_with_a_curl_twin() {
+    let mut app = app();
+    assert!(app.update(key('m')).is_empty());
+    assert!(matches!(app.overlay, Some(Overlay::RequestMenu { .. })));
+    app.update(key('j'));
+    let effects = app.update(code(KeyCode::Enter));
+    let [Effect::SendRequest(spec)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(spec.target, "/static/style.css");
+    assert_eq!(spec.to, Target::WebServer);
+    assert_eq!(
+        spec.curl(8080, 8000),
+        "curl -i 'http://127.0.0.1:8080/static/style.css'"
+    );
+    assert!(app.overlay.is_none());
+
+    // Typing a request of one's own.
+    app.update(key('m'));
+    for _ in 0..20 {
+        app.update(key('j'));
+    }
+    app.update(code(KeyCode::Enter));
+    for c in "POST /form X-Color:teal -- name=Ada".chars() {
+        app.update(key(c));
+    }
+    let effects = app.update(code(KeyCode::Enter));
+    let [Effect::SendRequest(spec)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(spec.method, "POST");
+    assert_eq!(spec.body.as_deref(), Some("name=Ada"));
+    assert_eq!(
+        spec.curl(8080, 8000),
+        "curl -i -H 'X-Color: teal' -d 'name=Ada' 'http://127.0.0.1:8080/form'"
+    );
+}
+
+#[test]
+fn controls_become_effects_for_the_servers() {
+    let mut app = app();
+    app.update(Msg::Trace {
+        events: scenario("app"),
+        now_ms: 0,
+    });
+    app.wsgi.state = ServerState::Listening;
+    assert_eq!(app.update(key('s')), [Effect::StopWsgi]);
+    app.update(Msg::ServerExited {
+        process: Process::WsgiServer,
+        status: "stopped".into(),
+        expected: true,
+    });
+    assert_eq!(app.wsgi.state, ServerState::Stopped);
+    assert_eq!(
+        app.update(key('s')),
+        [Effect::StartWsgi {
+            app: "apps/site.py:application".into(),
+            workers: 1
+        }]
+    );
+    assert_eq!(
+        app.update(key('R')),
+        [Effect::Control(Process::WebServer, "reload".into())]
+    );
+    assert_eq!(
+        app.update(key('+')),
+        [Effect::Control(Process::WsgiServer, "workers 2".into())]
+    );
+    assert_eq!(
+        app.update(key('-')),
+        [Effect::Control(Process::WsgiServer, "workers 1".into())]
+    );
+    assert!(app.update(key('-')).is_empty(), "never below one worker");
+    assert_eq!(
+        app.update(key('a')),
+        [Effect::Control(Process::WsgiServer, "reload".into())]
+    );
+    let effects = app.update(key('e'));
+    assert!(matches!(effects.as_slice(), [Effect::Edit { path, .. }] if path.ends_with("nginx.conf")));
+    let effects = app.update(key('E'));
+    assert!(matches!(effects.as_slice(), [Effect::Edit { path, .. }] if path.ends_with("apps/site.py")));
+    // Replay: once through the web server, once straight to the WSGI server.
+    let effects = app.update(key('x'));
+    let targets: Vec<Target> = effects
+        .iter()
+        .map(|e| match e {
+            Effect::SendRequest(spec) => spec.to,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(targets, [Target::WebServer, Target::WsgiServer]);
+    assert_eq!(app.update(key('M')), [Effect::SetMouseCapture(false)]);
+    assert_eq!(app.update(key('q')), [Effect::Quit]);
+    assert!(app.quit);
+}
+
+#[test]
+fn switching_apps_restarts_the_wsgi_server_with_the_choice() {
+    let mut app = app();
+    app.update(key('A'));
+    app.update(key('j'));
+    let effects = app.update(code(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::StartWsgi {
+            app: "apps/hello.py:application".into(),
+            workers: 1
+        }]
+    );
+}
+
+#[test]
+fn selection_follows_the_newest_until_the_learner_moves() {
+    let mut app = app();
+    app.update(Msg::Trace {
+        events: scenario("all"),
+        now_ms: 0,
+    });
+    assert!(app.follow);
+    let newest = app.selected_request().unwrap().seq;
+    app.update(key('j'));
+    assert!(!app.follow);
+    assert_eq!(app.selected_request().unwrap().seq, newest - 1);
+    app.update(code(KeyCode::Enter));
+    assert_eq!(app.focus, Pane::Inspector);
+    app.update(key('j'));
+    assert_eq!(app.inspector_scroll, 1);
+    app.update(code(KeyCode::Tab));
+    assert_eq!(app.focus, Pane::Lesson);
+    app.update(key('n'));
+    assert_eq!(app.lesson_index, 1);
+    app.update(key('p'));
+    assert_eq!(app.lesson_index, 0);
+    app.update(key('f'));
+    assert!(app.follow);
+}
+
+#[test]
+fn help_opens_and_closes_and_ctrl_c_quits() {
+    let mut app = app();
+    app.update(key('?'));
+    assert_eq!(app.overlay, Some(Overlay::Help));
+    app.update(code(KeyCode::Esc));
+    assert_eq!(app.overlay, None);
+    let effects = app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(effects, [Effect::Quit]);
+}
+
+#[test]
+fn the_lesson_shows_live_ports_and_paths() {
+    let app = app();
+    let text: String = app
+        .lesson_text
+        .lines
+        .iter()
+        .map(|l| l.to_string() + "\n")
+        .collect();
+    assert!(!text.contains("{{"), "placeholders left: {text}");
+    assert!(text.contains("8080"));
+}
