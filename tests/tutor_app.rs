@@ -145,9 +145,13 @@ fn controls_become_effects_for_the_servers() {
         [Effect::Control(Process::WsgiServer, "reload".into())]
     );
     let effects = app.update(key('e'));
-    assert!(matches!(effects.as_slice(), [Effect::Edit { path, .. }] if path.ends_with("nginx.conf")));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Edit { path, .. }] if path.ends_with("nginx.conf"))
+    );
     let effects = app.update(key('E'));
-    assert!(matches!(effects.as_slice(), [Effect::Edit { path, .. }] if path.ends_with("apps/site.py")));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Edit { path, .. }] if path.ends_with("apps/site.py"))
+    );
     // Replay: once through the web server, once straight to the WSGI server.
     let effects = app.update(key('x'));
     let targets: Vec<Target> = effects

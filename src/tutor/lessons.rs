@@ -264,7 +264,16 @@ pub fn render(lesson: &Lesson, vars: &Vars, theme: &Theme) -> Text<'static> {
         }
         lines.push(Line::default());
     }
-    lines.extend(markdown(&vars.fill(&lesson.body), theme));
+    let body = vars.fill(&lesson.body);
+    // The body's own `# Title` repeats the front matter's: show it once, at the top.
+    let trimmed = body.trim_start();
+    let body = match trimmed.strip_prefix("# ") {
+        Some(rest) if rest.lines().next().map(str::trim) == Some(lesson.title.trim()) => {
+            rest.split_once('\n').map_or("", |(_, after)| after)
+        }
+        _ => body.as_str(),
+    };
+    lines.extend(markdown(body, theme));
     Text::from(lines)
 }
 
@@ -346,10 +355,8 @@ pub fn markdown(text: &str, theme: &Theme) -> Vec<Line<'static>> {
                 flush(&mut lines, &mut current, quote);
                 lines.push(Line::default());
             }
-            Event::Start(Tag::Paragraph) => {
-                if current.is_empty() && lists.is_empty() {
-                    blank(&mut lines);
-                }
+            Event::Start(Tag::Paragraph) if current.is_empty() && lists.is_empty() => {
+                blank(&mut lines);
             }
             Event::End(TagEnd::Paragraph) => {
                 flush(&mut lines, &mut current, quote);

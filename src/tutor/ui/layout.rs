@@ -118,7 +118,7 @@ pub fn areas(area: Rect, focus: Pane, _overlay: bool) -> Areas {
             Layout::horizontal([Constraint::Percentage(42), Constraint::Fill(1)]).areas(main);
         let [diagram, traffic, inspector] = Layout::vertical([
             Constraint::Length(DIAGRAM_HEIGHT),
-            Constraint::Percentage(38),
+            Constraint::Percentage(30),
             Constraint::Fill(1),
         ])
         .areas(right);

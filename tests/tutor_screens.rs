@@ -1,0 +1,158 @@
+//! Whole screens on ratatui's TestBackend at 120x40 and 80x24, as insta snapshots, fed
+//! with recorded trace events (times on screen count from the first recorded event).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use wsgi_tutor::trace::Event;
+use wsgi_tutor::tutor::app::{App, Msg, Planned, ServerState};
+use wsgi_tutor::tutor::lessons;
+use wsgi_tutor::tutor::theme::{Theme, ThemeKind};
+use wsgi_tutor::tutor::ui;
+
+fn scenario(name: &str) -> Vec<Event> {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/scenarios/{name}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn app(width: u16, height: u16, scenario_name: Option<&str>) -> App {
+    lessons::warm_up();
+    let (lessons, _) = lessons::bundled();
+    let mut app = App::new(lessons, Theme::new(ThemeKind::Dark), true);
+    app.update(Msg::Resize(width, height));
+    app.update(Msg::Planned(Planned {
+        web_port: 8080,
+        wsgi_port: 8000,
+        lab: "/home/learner/lab".into(),
+        config: "/home/learner/lab/nginx.conf".into(),
+        app: "apps/site.py:application".into(),
+        workers: 2,
+        note: None,
+    }));
+    // The servers as a real start reports them (scenarios may not include it).
+    app.web.state = ServerState::Listening;
+    app.web.pid = Some(4101);
+    app.wsgi.state = ServerState::Listening;
+    app.wsgi.pid = Some(4102);
+    if let Some(name) = scenario_name {
+        let events = scenario(name);
+        app.start_us = events.iter().map(|e| e.ts_us).min().unwrap_or(0);
+        app.update(Msg::Trace { events, now_ms: 0 });
+    }
+    app
+}
+
+fn settle(app: &mut App) {
+    for t in 1..300 {
+        app.update(Msg::Tick { now_ms: t * 100 });
+    }
+}
+
+fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|frame| ui::render(frame, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn press(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+#[test]
+fn wide_before_any_request() {
+    let mut app = app(120, 40, Some("static"));
+    // Only the servers' start: no request yet.
+    app.traffic = Default::default();
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn wide_with_traffic_inspecting_a_proxied_request() {
+    let mut app = app(120, 40, Some("all"));
+    settle(&mut app);
+    // Select the first request through to the app: GET / (the second oldest).
+    let newest = app.traffic.newest().unwrap().seq;
+    for _ in 0..(newest - 1) {
+        app.update(key('j'));
+    }
+    assert_eq!(app.selected_request().unwrap().path(), "/");
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn wide_mid_flight_a_static_request_turns_back() {
+    let mut app = app(120, 40, Some("static"));
+    app.update(Msg::Tick { now_ms: 0 });
+    app.update(Msg::Tick { now_ms: 650 });
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn wide_queued_requests_wait_at_the_wsgi_server() {
+    let mut app = app(120, 40, Some("queued"));
+    app.update(Msg::Tick { now_ms: 0 });
+    app.update(Msg::Tick { now_ms: 1000 });
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn wide_help_overlay() {
+    let mut app = app(120, 40, None);
+    app.update(key('?'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn small_tabs_lesson() {
+    let mut app = app(80, 24, Some("app"));
+    settle(&mut app);
+    app.update(press(KeyCode::Tab));
+    app.update(press(KeyCode::Tab));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn small_tabs_traffic_after_a_502() {
+    let mut app = app(80, 24, Some("all"));
+    settle(&mut app);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn small_tabs_inspector_of_an_app_error() {
+    let mut app = app(80, 24, Some("boom"));
+    settle(&mut app);
+    app.update(press(KeyCode::Enter));
+    for _ in 0..28 {
+        app.update(key('j'));
+    }
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn small_request_menu() {
+    let mut app = app(80, 24, None);
+    app.update(key('m'));
+    app.update(key('j'));
+    app.update(key('j'));
+    app.update(key('j'));
+    app.update(key('j'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn below_the_minimum_size() {
+    let app = app(50, 12, None);
+    insta::assert_snapshot!(screen(&app));
+}
