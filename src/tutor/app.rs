@@ -553,8 +553,7 @@ impl App {
         let complete = matches!(event.hop, Hop::ResponseSent { .. })
             && self.traffic.get(seq).is_some_and(Request::is_complete);
         if complete && let Some(req) = self.traffic.get(seq) {
-            let req = req.clone();
-            self.animation.count_edges(&req, now_ms);
+            self.animation.count_edges(req, now_ms);
         }
     }
 

@@ -1,0 +1,228 @@
+//! The tutor for real, in tmux: a request sent with an HTTP client appears in the traffic
+//! list and the inspector shows its environ; `q` leaves no server behind; SIGKILL of the
+//! tutor leaves no child listening either. Skipped when tmux is not installed.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn listening(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+/// GET with extra headers; the status, if any answer came.
+fn get(port: u16, path: &str, headers: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: e2e-test\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn has_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A tutor running in a private tmux server, killed at the end whatever happens.
+struct Session {
+    socket: String,
+    web: u16,
+    wsgi: u16,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl Session {
+    fn start(name: &str) -> Session {
+        let lab = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let (web, wsgi) = (free_port(), free_port());
+        let socket = format!("wsgi-tutor-{name}-{}", std::process::id());
+        let command = format!(
+            "exec '{}' --lab '{}' --state-dir '{}' --web-port {web} --wsgi-port {wsgi} --workers 1",
+            env!("CARGO_BIN_EXE_wsgi-tutor"),
+            lab.path().display(),
+            state.path().display(),
+        );
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+            ])
+            .args(["-x", "120", "-y", "90", &command])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Session {
+            socket,
+            web,
+            wsgi,
+            _dirs: (lab, state),
+        }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    fn keys(&self, keys: &str) {
+        self.tmux(&["send-keys", "-t", "e2e", keys]);
+    }
+
+    fn tutor_pid(&self) -> u32 {
+        self.tmux(&["display", "-p", "-t", "e2e", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Wait until the screen shows every text, or fail showing the screen.
+    fn wait_for(&self, texts: &[&str], within: Duration) -> String {
+        let end = Instant::now() + within;
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < end,
+                "waited for {texts:?}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Wait until the app answers through both servers.
+    fn wait_ready(&self) {
+        let end = Instant::now() + Duration::from_secs(30);
+        while get(self.web, "/hello", "") != Some(200) {
+            assert!(
+                Instant::now() < end,
+                "the stack did not come up; the screen shows:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+fn wait_closed(ports: &[u16], within: Duration) -> Vec<u16> {
+    let end = Instant::now() + within;
+    loop {
+        let open: Vec<u16> = ports.iter().copied().filter(|p| listening(*p)).collect();
+        if open.is_empty() || Instant::now() > end {
+            return open;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_curl_request_shows_in_the_traffic_list_and_the_inspector_shows_its_environ() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let session = Session::start("environ");
+    session.wait_for(&["Diagram", "Traffic"], Duration::from_secs(10));
+    session.wait_ready();
+    assert_eq!(
+        get(session.web, "/environ?from=e2e", "X-Color: teal\r\n"),
+        Some(200)
+    );
+    let screen = session.wait_for(
+        &[
+            "/environ?from=e2e",
+            "The environ the app received",
+            "HTTP_X_COLOR",
+            "teal",
+            "QUERY_STRING",
+        ],
+        Duration::from_secs(10),
+    );
+    assert!(screen.contains(&format!(":{}", session.web)), "{screen}");
+    // A static file never reaches the WSGI server, and the list says so.
+    assert_eq!(get(session.web, "/static/style.css", ""), Some(200));
+    session.wait_for(&["/static/style.css", "static"], Duration::from_secs(10));
+
+    session.keys("q");
+    let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
+    assert!(open.is_empty(), "still listening after q: {open:?}");
+}
+
+#[test]
+fn stopping_the_wsgi_server_turns_app_requests_into_502_from_the_web_server() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let session = Session::start("stop");
+    session.wait_ready();
+    session.keys("s");
+    assert!(
+        wait_closed(&[session.wsgi], Duration::from_secs(15)).is_empty(),
+        "the WSGI server still listens"
+    );
+    assert_eq!(get(session.web, "/", ""), Some(502));
+    session.wait_for(&["stopped", "502", "web error"], Duration::from_secs(10));
+    session.keys("s");
+    session.wait_ready();
+}
+
+#[test]
+fn sigkill_of_the_tutor_leaves_no_child_listening() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let session = Session::start("kill");
+    session.wait_ready();
+    assert!(listening(session.wsgi));
+    let pid = session.tutor_pid();
+    let status = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
+    assert!(open.is_empty(), "children still listening: {open:?}");
+}
