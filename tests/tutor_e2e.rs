@@ -226,3 +226,79 @@ fn sigkill_of_the_tutor_leaves_no_child_listening() {
     let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
     assert!(open.is_empty(), "children still listening: {open:?}");
 }
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            Command::new(name)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// The traffic row for a path, as the screen shows it.
+fn row<'a>(screen: &'a str, path: &str) -> Option<&'a str> {
+    screen.lines().find(|line| {
+        line.split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .any(|w| w[0] == "GET" && w[1] == path)
+    })
+}
+
+#[test]
+fn a_real_browsers_requests_all_appear_with_the_right_served_by() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: chromium is not installed");
+        return;
+    };
+    let session = Session::start("browser");
+    session.wait_ready();
+    let profile = tempfile::tempdir().unwrap();
+    for page in ["/", "/static/"] {
+        let status = Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("http://127.0.0.1:{}{page}", session.web))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{browser} failed on {page}");
+    }
+    let expect = [
+        ("/", "WSGI"),
+        ("/static/style.css", "static"),
+        ("/static/images/badge.png", "static"),
+        ("/favicon.ico", "WSGI"),
+        ("/static/favicon.ico", "static"),
+    ];
+    let end = Instant::now() + Duration::from_secs(15);
+    let screen = loop {
+        let screen = session.screen();
+        if expect.iter().all(|(path, _)| row(&screen, path).is_some()) || Instant::now() > end {
+            break screen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for (path, served_by) in expect {
+        let line = row(&screen, path).unwrap_or_else(|| panic!("no row for {path}:\n{screen}"));
+        assert!(
+            line.contains(served_by),
+            "{path} should be served by {served_by}: {line}"
+        );
+    }
+}

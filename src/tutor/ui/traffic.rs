@@ -43,6 +43,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         .position(|r| Some(r.seq) == selected)
         .unwrap_or(0);
     let skip = position.saturating_sub(inner_height.saturating_sub(1));
+    let with_worker = area.width >= 82;
     let rows: Vec<Row> = app
         .traffic
         .iter()
@@ -59,25 +60,30 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 None if req.is_complete() => "-".to_owned(),
                 None => "…".to_owned(),
             };
-            let served = if req.via() == Via::Direct {
-                format!("{served} (direct)")
+            let path = if req.via() == Via::Direct {
+                format!("{} (direct)", req.target())
             } else {
-                served
+                req.target().to_owned()
             };
             let took = if req.is_complete() {
                 duration(req.timing().total_us)
             } else {
                 String::new()
             };
-            let row = Row::new(vec![
-                Cell::from(format!("{secs:>8.3}")),
+            let mut cells = vec![
+                Cell::from(format!("{secs:>7.3}")),
                 Cell::from(req.method().to_owned()),
-                Cell::from(req.target().to_owned()),
+                Cell::from(path),
                 Cell::from(Span::styled(status, theme.status(req.status()))),
                 Cell::from(Span::styled(served, theme.served_by(req.served_by()))),
                 Cell::from(took),
-                Cell::from(req.worker_pid().map_or(String::new(), |p| p.to_string())),
-            ]);
+            ];
+            if with_worker {
+                cells.push(Cell::from(
+                    req.worker_pid().map_or(String::new(), |p| p.to_string()),
+                ));
+            }
+            let row = Row::new(cells);
             if Some(req.seq) == selected {
                 row.style(theme.selected)
             } else {
@@ -85,25 +91,20 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
-    let header = Row::new([
-        "time s",
-        "method",
-        "path",
-        "status",
-        "served by",
-        "took",
-        "worker",
-    ])
-    .style(theme.accent);
-    let widths = [
-        Constraint::Length(8),
+    let mut names = vec!["time s", "method", "path", "code", "served by", "took"];
+    let mut widths = vec![
+        Constraint::Length(7),
         Constraint::Length(6),
         Constraint::Fill(1),
-        Constraint::Length(6),
-        Constraint::Length(12),
-        Constraint::Length(8),
+        Constraint::Length(4),
+        Constraint::Length(10),
         Constraint::Length(7),
     ];
+    if with_worker {
+        names.push("worker");
+        widths.push(Constraint::Length(7));
+    }
+    let header = Row::new(names).style(theme.accent);
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
