@@ -32,6 +32,7 @@ fn app() -> App {
         app: "apps/site.py:application".into(),
         workers: 1,
         note: None,
+        log: "/state/servers.log".into(),
     }));
     app
 }
@@ -162,6 +163,17 @@ fn controls_become_effects_for_the_servers() {
         })
         .collect();
     assert_eq!(targets, [Target::WebServer, Target::WsgiServer]);
+    for effect in &effects {
+        let Effect::SendRequest(spec) = effect else {
+            unreachable!()
+        };
+        assert!(
+            spec.headers
+                .contains(&("x-tutor-replay".into(), "1".into()))
+        );
+    }
+    assert_eq!(app.overlay, Some(Overlay::Compare { replay: 1 }));
+    app.update(code(KeyCode::Esc));
     assert_eq!(app.update(key('M')), [Effect::SetMouseCapture(false)]);
     assert_eq!(app.update(key('q')), [Effect::Quit]);
     assert!(app.quit);

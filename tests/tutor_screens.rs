@@ -34,6 +34,7 @@ fn app(width: u16, height: u16, scenario_name: Option<&str>) -> App {
         app: "apps/site.py:application".into(),
         workers: 2,
         note: None,
+        log: "/state/servers.log".into(),
     }));
     // The servers as a real start reports them (scenarios may not include it).
     app.web.state = ServerState::Listening;

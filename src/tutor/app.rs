@@ -79,6 +79,8 @@ pub struct Planned {
     pub workers: usize,
     /// Said once at start, e.g. that python3 is missing.
     pub note: Option<String>,
+    /// Where the servers' own logs go.
+    pub log: PathBuf,
 }
 
 /// What the runner should do.
@@ -226,6 +228,25 @@ pub fn menu_requests() -> Vec<RequestSpec> {
     ]
 }
 
+/// The header that marks the two requests of one replay, so they can be found again.
+pub const REPLAY_HEADER: &str = "x-tutor-replay";
+
+/// The requests of replay `n`: (through the web server, straight to the WSGI server).
+pub fn replay_pair(traffic: &Traffic, n: u64) -> (Option<&Request>, Option<&Request>) {
+    let value = n.to_string();
+    let of = |via: Via| {
+        traffic.iter().rev().find(|r| {
+            r.via() == via
+                && r.client_request().is_some_and(|c| {
+                    c.headers
+                        .iter()
+                        .any(|(k, v)| k.eq_ignore_ascii_case(REPLAY_HEADER) && *v == value)
+                })
+        })
+    };
+    (of(Via::WebServer), of(Via::Direct))
+}
+
 /// The apps in the lab that `A` offers.
 pub const LAB_APPS: &[&str] = &[
     "apps/site.py:application",
@@ -278,6 +299,10 @@ pub enum Overlay {
     Lessons {
         selected: usize,
     },
+    /// What the app saw for a request replayed through the web server and direct.
+    Compare {
+        replay: u64,
+    },
 }
 
 /// Everything the screen shows.
@@ -316,6 +341,7 @@ pub struct App {
     pub start_us: u64,
     newest_seq: Option<u64>,
     menu: Vec<RequestSpec>,
+    replays: u64,
 }
 
 impl App {
@@ -350,6 +376,7 @@ impl App {
             start_us: crate::trace::now_us(),
             newest_seq: None,
             menu: menu_requests(),
+            replays: 0,
         };
         app.refresh_lesson();
         app
@@ -430,9 +457,13 @@ impl App {
                 self.config = plan.config;
                 self.app_spec = plan.app;
                 self.worker_count = plan.workers;
-                if let Some(note) = plan.note {
-                    self.notice = Some(note);
-                }
+                self.notice = Some(plan.note.unwrap_or_else(|| {
+                    format!(
+                        "lab folder {} · server logs in {}",
+                        self.lab.display(),
+                        plan.log.display()
+                    )
+                }));
             }
             Msg::ServerStarted { process, pid } => {
                 let view = self.server_mut(process);
@@ -626,7 +657,7 @@ impl App {
             Overlay::RequestMenu { .. } => self.menu.len() + 1,
             Overlay::Apps { .. } => LAB_APPS.len(),
             Overlay::Lessons { .. } => self.lessons.len(),
-            Overlay::Help | Overlay::Workers => 0,
+            Overlay::Help | Overlay::Workers | Overlay::Compare { .. } => 0,
         };
         match (overlay, action) {
             (Overlay::RequestMenu { selected, .. }, Action::Up) => {
@@ -687,7 +718,10 @@ impl App {
                 self.overlay = None;
                 self.open_lesson(selected);
             }
-            (Overlay::Help | Overlay::Workers, Action::Up | Action::Down) => {}
+            (
+                Overlay::Help | Overlay::Workers | Overlay::Compare { .. },
+                Action::Up | Action::Down,
+            ) => {}
             _ => return false,
         }
         true
@@ -813,17 +847,24 @@ impl App {
                 if let Some(req) = self.selected_request() {
                     let received = req.client_request().cloned();
                     if let Some(received) = received {
-                        let headers: Vec<(String, String)> = received
+                        self.replays += 1;
+                        let replay = self.replays;
+                        let mut headers: Vec<(String, String)> = received
                             .headers
                             .iter()
                             .filter(|(n, _)| {
                                 !matches!(
                                     n.to_ascii_lowercase().as_str(),
-                                    "host" | "content-length" | "connection" | "user-agent"
+                                    "host"
+                                        | "content-length"
+                                        | "connection"
+                                        | "user-agent"
+                                        | REPLAY_HEADER
                                 )
                             })
                             .cloned()
                             .collect();
+                        headers.push((REPLAY_HEADER.to_owned(), replay.to_string()));
                         for (to, where_) in [
                             (Target::WebServer, "through the web server"),
                             (Target::WsgiServer, "straight to the WSGI server"),
@@ -840,10 +881,7 @@ impl App {
                                 to,
                             }));
                         }
-                        self.notice = Some(
-                            "replayed twice: compare REMOTE_ADDR, HTTP_HOST and the X-Forwarded headers in the two environs"
-                                .into(),
-                        );
+                        self.overlay = Some(Overlay::Compare { replay });
                     }
                 } else {
                     self.notice = Some("no request to replay yet: press m to send one".into());

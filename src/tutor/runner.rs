@@ -355,6 +355,7 @@ async fn stack_task(
                     app: plan.app.clone(),
                     workers: plan.workers,
                     note,
+                    log: log.clone(),
                 }))
                 .await;
             plan

@@ -1,6 +1,7 @@
 //! Drawing: one file per screen region, each `render(frame, &App, area)`, reading the app
 //! and never changing it. [`layout`] decides where the regions go.
 
+pub mod compare;
 pub mod diagram;
 pub mod help;
 pub mod inspector;
@@ -74,6 +75,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             Overlay::Help => help::render(frame, app, areas.overlay),
             Overlay::RequestMenu { .. } => request_menu::render(frame, app, areas.overlay),
             Overlay::Workers => workers::render(frame, app, areas.overlay),
+            Overlay::Compare { replay } => compare::render(frame, app, areas.overlay, *replay),
             Overlay::Apps { .. } | Overlay::Lessons { .. } => {
                 lists::render(frame, app, areas.overlay)
             }
