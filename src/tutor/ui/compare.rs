@@ -22,7 +22,7 @@ const KEYS: &[&str] = &[
     "HTTP_CONNECTION",
 ];
 
-fn environ<'a>(req: Option<&'a Request>, key: &str) -> String {
+fn environ(req: Option<&Request>, key: &str) -> String {
     match req {
         None => "waiting…".into(),
         Some(r) if r.environ.is_empty() => match r.status() {
