@@ -106,10 +106,10 @@ pub fn main(stack: StackArgs, args: TutorArgs) -> ExitCode {
         app.notice = Some(format!("a lesson could not be read: {first}"));
     }
     let log = state.join("servers.log");
-    runtime.block_on(run(app, stack, log))
+    runtime.block_on(run(app, stack, log, state.join("tutor.log")))
 }
 
-async fn run(mut app: App, stack: StackArgs, log: PathBuf) -> ExitCode {
+async fn run(mut app: App, stack: StackArgs, log: PathBuf, tutor_log: PathBuf) -> ExitCode {
     let mouse = app.mouse_captured;
     let mut terminal = ratatui::init();
     let _guard = TerminalGuard { mouse: true };
@@ -122,6 +122,8 @@ async fn run(mut app: App, stack: StackArgs, log: PathBuf) -> ExitCode {
     let started = Instant::now();
     // The first frame, before anything slow.
     let _ = terminal.draw(|frame| super::ui::render(frame, &app));
+    let first_frame = started.elapsed();
+    let mut frames: u64 = 1;
     app.dirty = false;
 
     let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
@@ -177,9 +179,27 @@ async fn run(mut app: App, stack: StackArgs, log: PathBuf) -> ExitCode {
         }
         if app.dirty && Instant::now() >= draw_due {
             let _ = terminal.draw(|frame| super::ui::render(frame, &app));
+            frames += 1;
             app.dirty = false;
             last_draw = Instant::now();
         }
+    }
+    // Figures for scripts/bench-tutor.sh.
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&tutor_log)
+    {
+        let _ = writeln!(
+            file,
+            "first_frame_ms={:.1} frames={frames} run_s={:.1} requests_seen={} history={} events_dropped={} flights_skipped={}",
+            first_frame.as_secs_f64() * 1e3,
+            started.elapsed().as_secs_f64(),
+            app.traffic.iter().last().map_or(0, |r| r.seq + 1),
+            app.traffic.len(),
+            app.traffic.dropped_events,
+            app.animation.skipped,
+        );
     }
     // Leave the screen first, then stop the servers.
     drop(_guard);
