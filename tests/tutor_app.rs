@@ -246,3 +246,49 @@ fn the_lesson_shows_live_ports_and_paths() {
     assert!(!text.contains("{{"), "placeholders left: {text}");
     assert!(text.contains("8080"));
 }
+
+#[test]
+fn the_mouse_selects_rows_scrolls_panes_and_switches_tabs() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mouse = |kind, column, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let mut app = app();
+    app.update(Msg::Resize(120, 40));
+    app.update(Msg::Trace {
+        events: scenario("all"),
+        now_ms: 0,
+    });
+    let traffic = app.areas().traffic.unwrap();
+    let newest = app.traffic.newest().unwrap().seq;
+    // Row 0 is the border, row 1 the header, then the newest first.
+    app.update(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        traffic.x + 5,
+        traffic.y + 3,
+    ));
+    assert_eq!(app.focus, Pane::Traffic);
+    assert!(!app.follow);
+    assert_eq!(app.selected_request().unwrap().seq, newest - 1);
+    let lesson = app.areas().lesson.unwrap();
+    app.update(mouse(
+        MouseEventKind::ScrollDown,
+        lesson.x + 2,
+        lesson.y + 2,
+    ));
+    assert_eq!(app.lesson_scroll, 3);
+    // Moving the mouse changes nothing, so nothing is redrawn.
+    app.dirty = false;
+    app.update(mouse(MouseEventKind::Moved, 1, 1));
+    assert!(!app.dirty);
+
+    // Small terminal: a click on a tab switches to it.
+    app.update(Msg::Resize(80, 24));
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), 1, 0));
+    assert_eq!(app.focus, Pane::Lesson);
+}

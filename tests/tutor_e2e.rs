@@ -302,3 +302,26 @@ fn a_real_browsers_requests_all_appear_with_the_right_served_by() {
         );
     }
 }
+
+#[test]
+fn sigterm_stops_the_tutor_and_both_servers() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let session = Session::start("term");
+    session.wait_ready();
+    let pid = session.tutor_pid();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
+    assert!(open.is_empty(), "still listening after SIGTERM: {open:?}");
+    let end = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < end, "the tutor did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
