@@ -917,10 +917,13 @@ impl App {
     fn move_by(&mut self, delta: i32) {
         match self.focus {
             Pane::Lesson => {
-                self.lesson_scroll = (self.lesson_scroll as i32 + delta).max(0) as u16;
+                // Wrapping makes the text longer than its lines; this bound is generous.
+                let max = self.lesson_text.lines.len() as i32 * 2;
+                self.lesson_scroll = (self.lesson_scroll as i32 + delta).clamp(0, max) as u16;
             }
             Pane::Inspector => {
-                self.inspector_scroll = (self.inspector_scroll as i32 + delta).max(0) as u16;
+                let max = self.selected_request().map_or(0, |r| r.environ.len() + 80) as i32;
+                self.inspector_scroll = (self.inspector_scroll as i32 + delta).clamp(0, max) as u16;
             }
             Pane::Traffic => {
                 // The list shows the newest first, so "down" is older.

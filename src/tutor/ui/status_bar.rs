@@ -31,13 +31,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::styled(format!(" {notice} "), theme.accent));
         spans.push(Span::raw(" "));
     }
-    for binding in BINDINGS.iter().filter(|b| b.in_status_bar) {
-        let short = binding
-            .description
-            .split([':', '(', ','])
-            .next()
-            .unwrap_or("")
-            .trim();
+    for binding in BINDINGS {
+        let Some(short) = binding.status else {
+            continue;
+        };
         spans.push(Span::styled(format!(" {} ", binding.label), theme.key));
         spans.push(Span::styled(format!(" {short} "), theme.dim));
     }
