@@ -101,7 +101,7 @@ pub fn is_wide(area: Rect) -> bool {
 
 pub fn areas(area: Rect, focus: Pane, _overlay: bool) -> Areas {
     let overlay = area.centered(
-        Constraint::Length(area.width.saturating_sub(4).min(84)),
+        Constraint::Length(area.width.saturating_sub(4).min(104)),
         Constraint::Length(area.height.saturating_sub(2).min(30)),
     );
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
