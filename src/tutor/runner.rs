@@ -168,6 +168,11 @@ async fn run(mut app: App, stack: StackArgs, log: PathBuf, tutor_log: PathBuf) -
         }
         for msg in msgs.drain(..) {
             for effect in app.update(msg) {
+                if matches!(effect, Effect::Edit { .. }) {
+                    // The terminal's input belongs to the editor until it returns: stop
+                    // the reader (a new stream only reads once polled again).
+                    drop(std::mem::replace(&mut events, EventStream::new()));
+                }
                 perform(effect, &mut app, &mut terminal, &stack_tx, &tx).await;
             }
         }
