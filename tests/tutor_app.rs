@@ -292,3 +292,29 @@ fn the_mouse_selects_rows_scrolls_panes_and_switches_tabs() {
     app.update(mouse(MouseEventKind::Down(MouseButton::Left), 1, 0));
     assert_eq!(app.focus, Pane::Lesson);
 }
+
+#[test]
+fn restoring_a_lab_file_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = wsgi_tutor::lab::Lab::prepare(Some(dir.path().to_path_buf())).unwrap();
+    std::fs::write(lab.path().join("nginx.conf"), "# my edit\n").unwrap();
+    let mut app = app();
+    app.lab = lab.path().to_path_buf();
+    app.update(key('O'));
+    let Some(Overlay::Restore { modified, .. }) = &app.overlay else {
+        panic!("{:?}", app.overlay);
+    };
+    assert_eq!(&modified[..2], [true, false]);
+    // Any key but y keeps the file.
+    app.update(code(KeyCode::Enter));
+    assert!(app.update(key('n')).is_empty());
+    assert!(app.overlay.is_none());
+    app.update(key('O'));
+    app.update(code(KeyCode::Enter));
+    assert_eq!(
+        app.update(key('y')),
+        [Effect::RestoreFile {
+            relative: "nginx.conf".into()
+        }]
+    );
+}

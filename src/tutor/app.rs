@@ -102,6 +102,10 @@ pub enum Effect {
         target: EditTarget,
     },
     SetMouseCapture(bool),
+    /// Write the original of a lab file over the learner's copy, then reload what uses it.
+    RestoreFile {
+        relative: String,
+    },
     Quit,
 }
 
@@ -228,6 +232,22 @@ pub fn menu_requests() -> Vec<RequestSpec> {
     ]
 }
 
+/// The lab files `O` can restore to the original, relative to the lab folder.
+pub const RESTORABLE: &[&str] = &[
+    "nginx.conf",
+    "apps/site.py",
+    "apps/hello.py",
+    "apps/environ.py",
+    "apps/slow.py",
+    "apps/form.py",
+    "apps/counter.py",
+    "apps/stream.py",
+    "apps/framework.py",
+    "apps/broken.py",
+    "static/index.html",
+    "static/style.css",
+];
+
 /// The header that marks the two requests of one replay, so they can be found again.
 pub const REPLAY_HEADER: &str = "x-tutor-replay";
 
@@ -302,6 +322,12 @@ pub enum Overlay {
     /// What the app saw for a request replayed through the web server and direct.
     Compare {
         replay: u64,
+    },
+    /// The lab files that can be restored; `confirm` while asking "really?".
+    Restore {
+        selected: usize,
+        modified: Vec<bool>,
+        confirm: bool,
     },
 }
 
@@ -625,6 +651,23 @@ impl App {
             }
             return;
         }
+        // Confirming a restore: y restores, anything else cancels.
+        if let Some(Overlay::Restore {
+            selected,
+            confirm: true,
+            ..
+        }) = &self.overlay
+        {
+            let relative = RESTORABLE[*selected].to_owned();
+            if key.code == KeyCode::Char('y') {
+                self.notice = Some(format!("{relative} restored to the original"));
+                effects.push(Effect::RestoreFile { relative });
+            } else {
+                self.notice = Some(format!("{relative} left as it was"));
+            }
+            self.overlay = None;
+            return;
+        }
         let Some(action) = keymap::action_for(&key) else {
             return;
         };
@@ -657,6 +700,7 @@ impl App {
             Overlay::RequestMenu { .. } => self.menu.len() + 1,
             Overlay::Apps { .. } => LAB_APPS.len(),
             Overlay::Lessons { .. } => self.lessons.len(),
+            Overlay::Restore { .. } => RESTORABLE.len(),
             Overlay::Help | Overlay::Workers | Overlay::Compare { .. } => 0,
         };
         match (overlay, action) {
@@ -702,6 +746,23 @@ impl App {
                 effects.push(Effect::StartWsgi {
                     app,
                     workers: self.worker_count.max(1),
+                });
+            }
+            (
+                Overlay::Restore {
+                    selected, modified, ..
+                },
+                Action::Up | Action::Down | Action::Inspect,
+            ) => {
+                let (selected, confirm) = match action {
+                    Action::Up => (selected.saturating_sub(1), false),
+                    Action::Down => ((selected + 1).min(count - 1), false),
+                    _ => (selected, true),
+                };
+                self.overlay = Some(Overlay::Restore {
+                    selected,
+                    modified,
+                    confirm,
                 });
             }
             (Overlay::Lessons { selected }, Action::Up) => {
@@ -769,6 +830,21 @@ impl App {
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-10),
             Action::PageDown => self.move_by(10),
+            Action::RestoreFile => {
+                let modified = RESTORABLE
+                    .iter()
+                    .map(|relative| {
+                        let original = crate::lab::Lab::original(relative);
+                        let current = std::fs::read(self.lab.join(relative)).ok();
+                        original.is_some() && current.as_deref() != original
+                    })
+                    .collect();
+                self.overlay = Some(Overlay::Restore {
+                    selected: 0,
+                    modified,
+                    confirm: false,
+                });
+            }
             Action::Follow => {
                 self.follow = true;
                 self.selected = None;

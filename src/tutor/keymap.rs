@@ -34,6 +34,7 @@ pub enum Action {
     Slower,
     Faster,
     ToggleMouse,
+    RestoreFile,
     NextHint,
     TickSelfCheck,
     Follow,
@@ -99,6 +100,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[Char('[')], "[", Action::Slower, "slower animation", None),
     b(&[Char(']')], "]", Action::Faster, "faster animation", None),
     b(&[Char('M')], "M", Action::ToggleMouse, "release / capture the mouse (copy text)", None),
+    b(&[Char('O')], "O", Action::RestoreFile, "restore a lab file to the original", None),
     b(&[Char('h')], "h", Action::NextHint, "next hint for the task", None),
     b(&[Char('c')], "c", Action::TickSelfCheck, "tick a self-check", None),
 ];

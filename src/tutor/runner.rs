@@ -265,6 +265,32 @@ async fn perform(
                     .await;
             });
         }
+        Effect::RestoreFile { relative } => {
+            let Some(original) = crate::lab::Lab::original(&relative) else {
+                return;
+            };
+            let path = app.lab.join(&relative);
+            let text = match std::fs::write(&path, original) {
+                Ok(()) => {
+                    let server = if relative == "nginx.conf" {
+                        Process::WebServer
+                    } else {
+                        Process::WsgiServer
+                    };
+                    if relative != "nginx.conf" && !relative.starts_with("apps/") {
+                        format!("{relative} restored")
+                    } else {
+                        let _ = stack.send(StackCmd::Control(server, "reload".into())).await;
+                        format!(
+                            "{relative} restored; the {} reloads it",
+                            super::supervisor::describe(server)
+                        )
+                    }
+                }
+                Err(e) => format!("cannot write {}: {e}", path.display()),
+            };
+            app.update(Msg::Notice(text));
+        }
         Effect::SetMouseCapture(on) => {
             let _ = if on {
                 crossterm::execute!(std::io::stdout(), EnableMouseCapture)

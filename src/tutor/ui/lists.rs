@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::overlay_block;
-use crate::tutor::app::{App, LAB_APPS, Overlay};
+use crate::tutor::app::{App, LAB_APPS, Overlay, RESTORABLE};
 
 /// Whichever list is open, the selected entry highlighted.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
@@ -32,6 +32,50 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 .position(|a| *a == app.app_spec)
                 .unwrap_or(usize::MAX),
         ),
+        Some(Overlay::Restore {
+            selected,
+            modified,
+            confirm,
+        }) => {
+            if *confirm {
+                let text = vec![
+                    Line::default(),
+                    Line::styled(
+                        format!(
+                            " Restore {} to the original? Your changes to it are lost.",
+                            RESTORABLE[*selected]
+                        ),
+                        theme.server_error,
+                    ),
+                    Line::default(),
+                    Line::styled(" y restores · any other key keeps your file", theme.dim),
+                ];
+                frame.render_widget(
+                    Paragraph::new(text).block(overlay_block(app, "Restore a lab file")),
+                    area,
+                );
+                return;
+            }
+            (
+                "Restore a lab file (Enter, then y)",
+                RESTORABLE
+                    .iter()
+                    .zip(modified)
+                    .map(|(name, changed)| {
+                        format!(
+                            "{name:<20} {}",
+                            if *changed {
+                                "changed by you"
+                            } else {
+                                "original"
+                            }
+                        )
+                    })
+                    .collect(),
+                *selected,
+                usize::MAX,
+            )
+        }
         _ => return,
     };
     let lines: Vec<Line> = entries

@@ -76,7 +76,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             Overlay::RequestMenu { .. } => request_menu::render(frame, app, areas.overlay),
             Overlay::Workers => workers::render(frame, app, areas.overlay),
             Overlay::Compare { replay } => compare::render(frame, app, areas.overlay, *replay),
-            Overlay::Apps { .. } | Overlay::Lessons { .. } => {
+            Overlay::Apps { .. } | Overlay::Lessons { .. } | Overlay::Restore { .. } => {
                 lists::render(frame, app, areas.overlay)
             }
         }
