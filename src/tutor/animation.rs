@@ -322,6 +322,8 @@ impl Animation {
                 let position = if index >= done {
                     match done.checked_sub(1) {
                         Some(last) => stop_after(steps[last]),
+                        // A direct request starts at the WSGI server: it skipped the rest.
+                        None if req.via() == Via::Direct => Position::At(Stop::WsgiServer),
                         None => Position::At(Stop::Browser),
                     }
                 } else {

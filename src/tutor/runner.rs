@@ -112,6 +112,12 @@ pub fn main(stack: StackArgs, args: TutorArgs) -> ExitCode {
 async fn run(mut app: App, stack: StackArgs, log: PathBuf, tutor_log: PathBuf) -> ExitCode {
     let mouse = app.mouse_captured;
     let mut terminal = ratatui::init();
+    // ratatui's hook restores the screen on panic; mouse reporting must go off too.
+    let restore_screen = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        restore_screen(info);
+    }));
     let _guard = TerminalGuard { mouse: true };
     if mouse {
         let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);

@@ -149,3 +149,28 @@ impl Theme {
         self.kind != ThemeKind::Mono
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_is_monochrome_and_keeps_outcomes_apart() {
+        let mono = Theme::from_env(true, false);
+        assert_eq!(mono.kind, ThemeKind::Mono);
+        assert!(!mono.colored());
+        let styles = [
+            mono.outcome(Outcome::Ok),
+            mono.outcome(Outcome::ClientError),
+            mono.outcome(Outcome::ServerError),
+            mono.outcome(Outcome::Pending),
+        ];
+        for (i, a) in styles.iter().enumerate() {
+            assert!(a.fg.is_none());
+            for b in &styles[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(Theme::new(ThemeKind::Light).kind, ThemeKind::Light);
+    }
+}
