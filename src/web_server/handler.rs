@@ -321,7 +321,12 @@ pub async fn handle(
         peer: x.conn.peer.to_string(),
     });
     let answer = route(&mut x, &config, &parts.uri, body).await;
-    Ok(finish(x, answer))
+    // A request refused before a location was chosen gets the default server's settings.
+    let conf = x
+        .conf
+        .clone()
+        .unwrap_or_else(|| select_server(&config, &x.conn.listen, "").conf.clone());
+    Ok(finish(x, answer, &conf))
 }
 
 /// What the chain of steps decided.
@@ -754,19 +759,7 @@ fn page_response(x: &Exchange, status: u16, conf: &LocConf) -> Response<Body> {
 
 /// The last step: pages for bare statuses, `Server`, `add_header`, and the body wrapper that
 /// writes the access log and the trace event when the response is done.
-fn finish(mut x: Exchange, answer: Answer) -> Response<Body> {
-    let conf = x.conf.clone();
-    let default_conf;
-    let conf: &LocConf = match &conf {
-        Some(conf) => conf,
-        None => {
-            default_conf = x.server.as_ref().map(|s| s.conf.clone());
-            match &default_conf {
-                Some(c) => c,
-                None => return finish_without_conf(x, answer),
-            }
-        }
-    };
+fn finish(mut x: Exchange, answer: Answer, conf: &LocConf) -> Response<Body> {
     let mut response = match answer {
         Answer::Response(response) => response,
         Answer::Status(status) => page_response(&x, status, conf),
@@ -804,31 +797,6 @@ fn finish(mut x: Exchange, answer: Answer) -> Response<Body> {
     }
     x.status = status;
     wrap(x, response, conf.access_log.clone())
-}
-
-fn finish_without_conf(mut x: Exchange, answer: Answer) -> Response<Body> {
-    let mut response = match answer {
-        Answer::Response(response) => response,
-        Answer::Status(status) => {
-            let page = responses::page(status, true);
-            Response::builder()
-                .status(
-                    StatusCode::from_u16(if status == 494 { 400 } else { status })
-                        .unwrap_or(StatusCode::BAD_REQUEST),
-                )
-                .header(header::CONTENT_TYPE, "text/html")
-                .header(header::CONTENT_LENGTH, page.len())
-                .header(header::CONNECTION, "close")
-                .body(full(page))
-                .expect("valid page")
-        }
-    };
-    response.headers_mut().insert(
-        header::SERVER,
-        HeaderValue::from_static(responses::server_token(true)),
-    );
-    x.status = response.status().as_u16();
-    wrap(x, response, Arc::new(Vec::new()))
 }
 
 fn wrap(
@@ -898,7 +866,7 @@ impl Drop for TrackedBody {
         let Some(x) = self.x.take() else { return };
         let total_us = now_us().saturating_sub(x.started_us);
         x.trace.emit(Some(&x.id), || Hop::ResponseSent {
-            status: if x.status == 494 { 400 } else { x.status },
+            status: x.status,
             bytes: x.bytes_sent,
             total_us,
             headers: crate::trace::headers_of(&x.response_headers),

@@ -265,15 +265,16 @@ impl WebServer {
     }
 
     async fn serve_connection(self: Arc<Self>, stream: tokio::net::TcpStream, info: ConnInfo) {
+        // Timeouts come from the first server on this address, as nginx takes them from the
+        // default server before it has read a Host header.
         let (header_timeout, keepalive) = {
             let config = self.config.load();
-            let keepalive = config
+            config
                 .servers
                 .iter()
                 .find(|s| s.listen.iter().any(|l| *l.spec == *info.listen))
-                .map(|s| s.keepalive_timeout)
-                .unwrap_or(Duration::from_secs(75));
-            (config.client_header_timeout, keepalive)
+                .map(|s| (s.client_header_timeout, s.keepalive_timeout))
+                .unwrap_or((Duration::from_secs(60), Duration::from_secs(75)))
         };
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder

@@ -10,6 +10,7 @@
 //! - A refused connection tries the next server of the upstream; when none answers the
 //!   client gets 502, and 504 when the upstream is slower than `proxy_read_timeout`.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, Version};
@@ -571,6 +572,3 @@ impl Drop for UpstreamResponseBody {
         self.finished();
     }
 }
-
-use hyper::body::Body as _;
-use std::future::Future;

@@ -212,9 +212,6 @@ pub fn build(
         file: path.to_path_buf(),
         servers,
         error_log,
-        client_header_timeout: http
-            .client_header_timeout
-            .unwrap_or(Duration::from_secs(60)),
         warnings: b.warnings,
     })
 }
@@ -546,12 +543,17 @@ impl Builder<'_> {
             .keepalive_timeout
             .or(http.keepalive_timeout)
             .unwrap_or(Duration::from_secs(75));
+        let client_header_timeout = level
+            .client_header_timeout
+            .or(http.client_header_timeout)
+            .unwrap_or(Duration::from_secs(60));
         Ok(Server {
             listen,
             names,
             conf,
             locations: built,
             keepalive_timeout,
+            client_header_timeout,
         })
     }
 
