@@ -162,8 +162,11 @@ pub async fn forward(
         return Outcome::Status(502);
     }
     let mut last_status = 502;
-    for (attempt, peer) in peers.iter().enumerate() {
-        if attempt > 0 && !retryable {
+    let mut sent = false;
+    for peer in peers.iter() {
+        // A request whose body already went to a server that failed cannot be sent again;
+        // one that never got past connect() can, as in nginx.
+        if sent && !retryable {
             break;
         }
         let url = format!("http://{}{}", peer.name, upstream_uri);
@@ -193,6 +196,7 @@ pub async fn forward(
             }
         };
         let body = body_slot.take().unwrap_or_else(empty);
+        sent = true;
         x.trace.emit(Some(&x.id), || Hop::Proxied {
             upstream: peer.name.clone(),
             uri: upstream_uri.clone(),
