@@ -6,10 +6,12 @@
 //! - [`wsgi_server`] is the mini gunicorn: an arbiter that speaks HTTP, builds the PEP 3333
 //!   environ and hands each request to a prefork Python worker process.
 //! - [`trace`] is the contract between those servers and the tutor: one JSON line per hop.
+//! - [`lessons`] is the curriculum: lesson packs, the tasks the tutor checks, progress.
 //! - [`cli`] is the command line; `main.rs` only parses it and calls [`run`].
 
 pub mod cli;
 pub mod lab;
+pub mod lessons;
 pub mod trace;
 pub mod tutor;
 pub mod web_server;
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::WebServer(args)) => web_server::main(args),
         Some(Command::WsgiServer(args)) => wsgi_server::main(args),
         Some(Command::Serve(args)) => tutor::serve::main(args),
+        Some(Command::Lessons { command }) => lessons::main(command),
+        Some(Command::Progress(args)) => lessons::progress_main(args),
         // Until the tutor's screen lands, the default is the stack without it.
         None => tutor::serve::main(cli.stack),
     }
