@@ -108,7 +108,7 @@ impl Exchange {
     }
 
     /// `scheme://host[:port]` for redirects: the Host header's name and the port we listen on.
-    fn origin(&self) -> String {
+    pub(super) fn origin(&self) -> String {
         let host = if self.host.is_empty() {
             self.conn.local.ip().to_string()
         } else {
@@ -337,6 +337,8 @@ enum Answer {
 }
 
 async fn route(x: &mut Exchange, config: &Config, target: &hyper::Uri, body: Incoming) -> Answer {
+    // Until the Host header is known to be good, the default server is in charge.
+    x.server = Some(select_server(config, &x.conn.listen, ""));
     if let Some(status) = check_request(x, target) {
         return Answer::Status(status);
     }
@@ -482,6 +484,10 @@ async fn route(x: &mut Exchange, config: &Config, target: &hyper::Uri, body: Inc
                 Answer::Response(mut response) if response.status().is_success() => {
                     *response.status_mut() =
                         StatusCode::from_u16(original).unwrap_or(StatusCode::OK);
+                    // An error page is not the file it came from: no validators, no ranges.
+                    let headers = response.headers_mut();
+                    headers.remove(header::LAST_MODIFIED);
+                    headers.remove(header::ACCEPT_RANGES);
                     Answer::Response(response)
                 }
                 _ => Answer::Status(original),
@@ -536,6 +542,29 @@ fn check_request(x: &mut Exchange, target: &hyper::Uri) -> Option<u16> {
             );
             return Some(494);
         }
+    }
+    // nginx accepts only methods of capital letters (and `_`); `get` is not GET.
+    if !x
+        .method
+        .as_str()
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b == b'_')
+    {
+        x.log(
+            Level::Info,
+            format!(
+                "client sent invalid method while reading client request line{}",
+                x.context(None)
+            ),
+        );
+        return Some(400);
+    }
+    // Both framings at once is how request smuggling starts; nginx refuses it.
+    if x.headers.contains_key(header::CONTENT_LENGTH)
+        && x.headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        x.log(Level::Info, format!("client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time while reading client request headers{}", x.context(None)));
+        return Some(400);
     }
     // nginx ignores header names with underscores (underscores_in_headers off), which keeps
     // `X_Forwarded_For` from passing as `X-Forwarded-For` in CGI-style environs upstream.
@@ -609,24 +638,17 @@ fn check_request(x: &mut Exchange, target: &hyper::Uri) -> Option<u16> {
 
 /// The Host header as `$host`: lowercased, port removed; None when it is not a valid name.
 fn valid_host(host: &str) -> Option<String> {
-    let host = host.trim_end_matches('.');
+    // nginx's rules: the port after the last colon is dropped unchecked; the name must be
+    // non-empty, without "..", slashes, backslashes, NUL or white space.
     let name = if host.starts_with('[') {
         let end = host.find(']')?;
         &host[..=end]
     } else {
-        host.split(':').next().unwrap_or("")
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
     };
-    if let Some(port) = host
-        .get(name.len()..)
-        .and_then(|rest| rest.strip_prefix(':'))
-        && !port.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    if name.is_empty() && !host.is_empty() {
-        return None;
-    }
-    if name.contains("..")
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty()
+        || name.contains("..")
         || name.starts_with('.')
         || name
             .bytes()

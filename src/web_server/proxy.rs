@@ -228,6 +228,8 @@ pub async fn forward(
                     && version == Version::HTTP_11
                     && !connection_close(response.headers())
                     && !connection_close(&headers);
+                let mut response = response;
+                redirect_default(&mut response, proxy, &x.origin());
                 return Outcome::Response(client_response(
                     response,
                     keep.then(|| (upstream.clone(), peer_index(&upstream, peer), sender)),
@@ -269,6 +271,37 @@ pub async fn forward(
         }
     }
     Outcome::Status(last_status)
+}
+
+/// nginx's `proxy_redirect default`: a Location pointing at the upstream's own URL is
+/// rewritten to the location that proxies it (`http://app_server/x` →
+/// `http://host:port/x`), so redirects from the app send the browser back through the web
+/// server. A relative Location from the upstream is passed on as it is, as nginx does.
+fn redirect_default(response: &mut Response<Incoming>, proxy: &ProxyPass, origin: &str) {
+    let (from, to) = match &proxy.uri {
+        Some(uri) => (
+            format!("http://{}{uri}", proxy.proxy_host),
+            proxy.location_prefix.clone(),
+        ),
+        None => (format!("http://{}/", proxy.proxy_host), "/".to_owned()),
+    };
+    for name in [header::LOCATION, HeaderName::from_static("refresh")] {
+        let Some(value) = response.headers().get(&name).and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        let rewritten = if let Some(rest) = value.strip_prefix(from.as_str()) {
+            format!("{origin}{to}{rest}")
+        } else if name == "refresh"
+            && let Some(at) = value.find(from.as_str())
+        {
+            format!("{}{origin}{to}{}", &value[..at], &value[at + from.len()..])
+        } else {
+            continue;
+        };
+        if let Ok(value) = HeaderValue::from_str(&rewritten) {
+            response.headers_mut().insert(name, value);
+        }
+    }
 }
 
 fn peer_index(upstream: &Upstream, peer: &Peer) -> usize {
