@@ -5,12 +5,14 @@
 //!   `lessons/README.md`, naming file and line for every problem (`lessons check`);
 //! - [`tasks`] are the checks themselves: traffic predicates over [`tasks::Observation`]s
 //!   of finished requests, stack events, quizzes, self-checks;
+//! - [`tracker`] follows the open lesson: which tasks what the learner did completed;
 //! - [`progress`] keeps the checklist in the state directory (`progress`).
 
 pub mod front_matter;
 pub mod pack;
 pub mod progress;
 pub mod tasks;
+pub mod tracker;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};

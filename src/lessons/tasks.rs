@@ -93,7 +93,7 @@ pub struct Observation {
     pub status: u16,
     /// None for a `return` answered by the web server's configuration.
     pub served_by: Option<ServedBy>,
-    /// None when the request never reached the WSGI server.
+    /// Which server it arrived at first (None if unknown).
     pub via: Option<Via>,
     pub request_headers: Vec<(String, String)>,
     pub upstream_headers: Vec<(String, String)>,
@@ -164,8 +164,9 @@ impl Expect {
         if let Some(prefix) = &self.path_prefix
             && !seen.path.starts_with(prefix.as_str())
         {
+            let reached_wsgi = matches!(seen.served_by, Some(ServedBy::Wsgi | ServedBy::WsgiError));
             return Err(match seen.via {
-                Some(_) if self.served_by == Some(ServedBy::Static) => format!(
+                _ if reached_wsgi && self.served_by == Some(ServedBy::Static) => format!(
                     "your request reached the WSGI server: {} is not under {prefix}",
                     seen.path
                 ),
@@ -186,8 +187,7 @@ impl Expect {
             return Err(match (via, seen.via) {
                 (Via::WebServer, Some(Via::Direct)) => "this request went straight to the WSGI server's port and skipped the web server".into(),
                 (Via::Direct, Some(Via::WebServer)) => "this request came through the web server; the task wants one sent straight to the WSGI server's port".into(),
-                (_, None) => "this request never reached the WSGI server: the web server answered it".into(),
-                _ => "this request took another way".into(),
+                _ => "the tutor could not tell which server this request arrived at".into(),
             });
         }
         if let Some(served_by) = self.served_by
@@ -366,7 +366,7 @@ mod tests {
             path: "/static/style.css".into(),
             status: 200,
             served_by: Some(ServedBy::Static),
-            via: None,
+            via: Some(Via::WebServer),
             request_headers: vec![("User-Agent".into(), "curl/8".into())],
             ..Observation::default()
         }
