@@ -1233,3 +1233,73 @@ mod tests {
         assert_eq!(parse_size("m"), None);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::web_server::config::syntax::parse_str;
+
+    /// Mangled configurations give errors, never panics.
+    #[test]
+    fn mangled_configs_never_panic() {
+        let base = include_str!("../../../assets/nginx.conf");
+        let pieces = [
+            "{",
+            "}",
+            ";",
+            "\"",
+            "'",
+            "$",
+            "${",
+            "location",
+            "= ",
+            "~ ",
+            "[",
+            "(",
+            "\\",
+            "server",
+            "listen 0;",
+            "alias",
+            "root",
+            "return 301",
+            "proxy_pass http://",
+            "upstream u {",
+            "include *;",
+            "#",
+            "\n",
+            "\u{0}",
+            "client_max_body_size 9999999999999999999g;",
+            "proxy_read_timeout 99999999999999999h;",
+            "ü",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..2000 {
+            let mut text = base.to_owned();
+            for _ in 0..1 + next(4) {
+                let mut at = next(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if next(2) == 0 {
+                    text.insert_str(at, pieces[next(pieces.len())]);
+                } else {
+                    let mut end = (at + next(20)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+            }
+            let path = Path::new("/nonexistent/fuzz/nginx.conf");
+            if let Ok(tree) = parse_str(&text, path) {
+                let _ = build(tree, path, &mut LoadContext::new(true, Vec::new()));
+            }
+        }
+    }
+}
