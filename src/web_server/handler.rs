@@ -662,50 +662,40 @@ fn valid_host(host: &str) -> Option<String> {
 /// The `server` block for this listen address and Host: exact name, then wildcards, then
 /// the `default_server`, then the first one listening there.
 fn select_server(config: &Config, listen: &str, host: &str) -> Arc<Server> {
-    let candidates: Vec<&Arc<Server>> = config
-        .servers
-        .iter()
-        .filter(|s| s.listen.iter().any(|l| l.spec == listen))
-        .collect();
-    let candidates = if candidates.is_empty() {
-        config.servers.iter().collect()
-    } else {
-        candidates
+    let on_listen = |s: &&Arc<Server>| s.listen.iter().any(|l| l.spec == listen);
+    let candidates = || {
+        let any_here = config.servers.iter().any(|s| on_listen(&s));
+        config
+            .servers
+            .iter()
+            .filter(move |s| !any_here || on_listen(s))
     };
-    let matches = |name: &str| -> bool {
-        if name == host {
-            return true;
-        }
-        if let Some(suffix) = name.strip_prefix("*.") {
-            return host.ends_with(&format!(".{suffix}"));
+    let wildcard = |name: &str| -> bool {
+        if let Some(suffix) = name.strip_prefix('*') {
+            return suffix.starts_with('.') && host.ends_with(suffix);
         }
         if let Some(domain) = name.strip_prefix('.') {
             return host == domain || host.ends_with(name);
         }
         if let Some(prefix) = name.strip_suffix(".*") {
-            return host.starts_with(&format!("{prefix}."));
+            return host.len() > prefix.len()
+                && host.starts_with(prefix)
+                && host.as_bytes()[prefix.len()] == b'.';
         }
         false
     };
-    for server in &candidates {
-        if server.names.iter().any(|n| n == host) {
-            return (*server).clone();
-        }
-    }
-    for server in &candidates {
-        if server.names.iter().any(|n| matches(n)) {
-            return (*server).clone();
-        }
-    }
-    candidates
-        .iter()
-        .find(|s| {
-            s.listen
-                .iter()
-                .any(|l| l.spec == listen && l.default_server)
+    candidates()
+        .find(|s| s.names.iter().any(|n| n == host))
+        .or_else(|| candidates().find(|s| s.names.iter().any(|n| wildcard(n))))
+        .or_else(|| {
+            candidates().find(|s| {
+                s.listen
+                    .iter()
+                    .any(|l| l.spec == listen && l.default_server)
+            })
         })
-        .or(candidates.first())
-        .map(|s| (*s).clone())
+        .or_else(|| candidates().next())
+        .cloned()
         .expect("a configuration has at least one server")
 }
 
@@ -828,7 +818,14 @@ fn wrap(
 ) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
     let mut x = x;
-    x.response_headers = parts.headers.clone();
+    // Copied only for whoever reads them: the trace, or a log format with $sent_http_*.
+    if x.trace.enabled()
+        || access_log
+            .iter()
+            .any(|log| log.format.uses_response_headers)
+    {
+        x.response_headers = parts.headers.clone();
+    }
     if parts.version != Version::HTTP_11 {
         parts.version = Version::HTTP_11;
     }

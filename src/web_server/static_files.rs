@@ -89,8 +89,8 @@ pub fn file_path(doc_root: &DocRoot, uri: &[u8]) -> Option<PathBuf> {
         if segment.is_empty() {
             continue;
         }
-        let name = os_str_from_bytes(segment)?;
-        let part = Path::new(&name);
+        let part = segment_path(segment)?;
+        let part: &Path = &part;
         let mut components = part.components();
         match (components.next(), components.next()) {
             (Some(Component::Normal(_)), None) => path.push(part),
@@ -101,14 +101,14 @@ pub fn file_path(doc_root: &DocRoot, uri: &[u8]) -> Option<PathBuf> {
 }
 
 #[cfg(unix)]
-fn os_str_from_bytes(bytes: &[u8]) -> Option<std::ffi::OsString> {
+fn segment_path(bytes: &[u8]) -> Option<std::borrow::Cow<'_, Path>> {
     use std::os::unix::ffi::OsStrExt;
-    Some(std::ffi::OsStr::from_bytes(bytes).to_os_string())
+    Some(Path::new(std::ffi::OsStr::from_bytes(bytes)).into())
 }
 
 #[cfg(not(unix))]
-fn os_str_from_bytes(bytes: &[u8]) -> Option<std::ffi::OsString> {
-    std::str::from_utf8(bytes).ok().map(Into::into)
+fn segment_path(bytes: &[u8]) -> Option<std::borrow::Cow<'_, Path>> {
+    std::str::from_utf8(bytes).ok().map(|s| Path::new(s).into())
 }
 
 /// The root of the document tree, for `disable_symlinks` checks.
