@@ -31,7 +31,7 @@ use super::handler::Exchange;
 use super::log::Level;
 use super::responses::{Body, empty, full};
 use super::upstream::{Peer, Upstream, UpstreamBody};
-use super::variables::{Template, Var};
+use super::variables::Var;
 use crate::trace::Hop;
 
 /// Headers that describe one connection, not the message; never forwarded.
@@ -169,7 +169,7 @@ pub async fn forward(
         if sent && !retryable {
             break;
         }
-        let url = format!("http://{}{}", peer.name, upstream_uri);
+        let url = || format!("http://{}{}", peer.name, upstream_uri);
         x.upstream_addr.push(peer.addr.to_string());
         let started = Instant::now();
         let mut sender = match connect(peer, &upstream, conf.proxy_connect_timeout).await {
@@ -179,7 +179,7 @@ pub async fn forward(
                     Level::Error,
                     format!(
                         "{why} while connecting to upstream{}",
-                        x.context(Some(&url))
+                        x.context(Some(&url()))
                     ),
                 );
                 x.upstream_status.push(None);
@@ -254,7 +254,7 @@ pub async fn forward(
                         "upstream sent an invalid response ({err}) while reading response header from upstream"
                     )
                 };
-                x.log(Level::Error, format!("{why}{}", x.context(Some(&url))));
+                x.log(Level::Error, format!("{why}{}", x.context(Some(&url()))));
                 last_status = 502;
             }
             Err(_) => {
@@ -263,7 +263,7 @@ pub async fn forward(
                     Level::Error,
                     format!(
                         "upstream timed out (110: Connection timed out) while reading response header from upstream{}",
-                        x.context(Some(&url))
+                        x.context(Some(&url()))
                     ),
                 );
                 return Outcome::Status(504);
@@ -389,51 +389,30 @@ fn upstream_headers(
     proxy: &ProxyPass,
     conf: &LocConf,
 ) -> (HeaderMap, Vec<(String, String)>) {
-    let mut set: Vec<(String, Template)> = vec![
-        (
-            "Host".into(),
-            Template::parse("$proxy_host").expect("valid"),
-        ),
-        ("Connection".into(), Template::literal("close")),
-    ];
-    for (name, value) in conf.proxy_set_header.iter() {
-        match set.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some(slot) => slot.1 = value.clone(),
-            None => set.push((name.clone(), value.clone())),
-        }
-    }
-    if !set
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
-    {
-        set.push((
-            "X-Request-Id".into(),
-            Template::parse("$request_id").expect("valid"),
-        ));
-    }
     let source = ProxyVars { x, proxy };
+    let set = &conf.proxy_set_header;
     let mut headers = HeaderMap::with_capacity(x.headers.len() + set.len());
     let mut added = Vec::new();
-    for (name, template) in &set {
+    for (name, template) in set.iter() {
         let value = template.render(&source);
         if value.is_empty() {
             continue;
         }
-        let (Ok(name), Ok(header_value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) else {
+        let Ok(header_value) = HeaderValue::from_str(&value) else {
             continue;
         };
-        added.push((name.as_str().to_owned(), value));
-        headers.append(name, header_value);
+        // Only the trace reads this list.
+        if x.trace.enabled() {
+            added.push((name.as_str().to_owned(), value));
+        }
+        headers.append(name.clone(), header_value);
     }
     for (name, value) in x.headers.iter() {
         let lower = name.as_str();
         if HOP_BY_HOP.contains(&lower)
-            || lower == "content-length"
-            || lower == "expect"
-            || set.iter().any(|(n, _)| n.eq_ignore_ascii_case(lower))
+            || name == header::CONTENT_LENGTH
+            || name == header::EXPECT
+            || set.iter().any(|(n, _)| n == name)
         {
             continue;
         }

@@ -15,6 +15,7 @@ use super::{
 use crate::web_server::log::{AccessLog, ErrorLog, Level, LogFiles, LogFormat, LogTarget};
 use crate::web_server::upstream::Upstream;
 use crate::web_server::variables::Template;
+use hyper::header::{self, HeaderName};
 
 /// Directives real nginx configs often carry that change nothing here; accepted with a warning
 /// so a config can travel from nginx to wsgi-tutor unchanged.
@@ -79,7 +80,7 @@ struct Level0 {
     index: Option<Vec<String>>,
     autoindex: Option<bool>,
     ret: Option<Return>,
-    proxy_set_header: Vec<(String, Template)>,
+    proxy_set_header: Vec<(HeaderName, Template)>,
     proxy_http_version: Option<HttpVersion>,
     proxy_connect_timeout: Option<Duration>,
     proxy_read_timeout: Option<Duration>,
@@ -750,9 +751,11 @@ impl Builder<'_> {
             }
             "proxy_set_header" => {
                 args(d, 2, 2)?;
+                let name = HeaderName::from_bytes(d.args[0].as_bytes())
+                    .map_err(|_| d.error(format!("invalid header name \"{}\"", d.args[0])))?;
                 level
                     .proxy_set_header
-                    .push((d.args[0].clone(), template(d, &d.args[1])?));
+                    .push((name, template(d, &d.args[1])?));
             }
             "proxy_http_version" => {
                 args(d, 1, 1)?;
@@ -907,7 +910,7 @@ impl Builder<'_> {
                     autoindex: false,
                     ret: None,
                     proxy: None,
-                    proxy_set_header: Arc::new(Vec::new()),
+                    proxy_set_header: Arc::new(proxy_headers(&[])),
                     proxy_http_version: HttpVersion::Http10,
                     proxy_connect_timeout: Duration::from_secs(60),
                     proxy_read_timeout: Duration::from_secs(60),
@@ -942,7 +945,7 @@ impl Builder<'_> {
             proxy_set_header: if level.proxy_set_header.is_empty() {
                 parent.proxy_set_header.clone()
             } else {
-                Arc::new(level.proxy_set_header.clone())
+                Arc::new(proxy_headers(&level.proxy_set_header))
             },
             proxy_http_version: level
                 .proxy_http_version
@@ -976,6 +979,27 @@ impl Builder<'_> {
             server_tokens: level.server_tokens.unwrap_or(parent.server_tokens),
         })
     }
+}
+
+/// The headers the web server sets on a proxied request: nginx's defaults (`Host
+/// $proxy_host`, `Connection close`), our `X-Request-Id $request_id`, and a level's own
+/// `proxy_set_header` lines over them (an empty value removes a header).
+fn proxy_headers(own: &[(HeaderName, Template)]) -> Vec<(HeaderName, Template)> {
+    let mut set = vec![
+        (header::HOST, Template::parse("$proxy_host").expect("valid")),
+        (header::CONNECTION, Template::literal("close")),
+        (
+            HeaderName::from_static("x-request-id"),
+            Template::parse("$request_id").expect("valid"),
+        ),
+    ];
+    for (name, value) in own {
+        match set.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value.clone(),
+            None => set.push((name.clone(), value.clone())),
+        }
+    }
+    set
 }
 
 fn check_duplicates(locations: &[Location]) -> Result<(), ConfigError> {

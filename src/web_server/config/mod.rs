@@ -208,7 +208,8 @@ pub struct LocConf {
     pub autoindex: bool,
     pub ret: Option<Return>,
     pub proxy: Option<ProxyPass>,
-    pub proxy_set_header: Arc<Vec<(String, Template)>>,
+    /// Every header set on proxied requests, defaults included, in order.
+    pub proxy_set_header: Arc<Vec<(hyper::header::HeaderName, Template)>>,
     pub proxy_http_version: HttpVersion,
     pub proxy_connect_timeout: Duration,
     pub proxy_read_timeout: Duration,
