@@ -65,10 +65,52 @@ pub struct TutorArgs {
 pub enum Command {
     /// Both servers without the tutor's screen, logs on the terminal (use your browser).
     Serve(StackArgs),
+    /// For lesson authors: check a lesson pack.
+    Lessons {
+        #[command(subcommand)]
+        command: LessonsCommand,
+    },
+    /// Your checklist: what is done, per lesson and task.
+    Progress(ProgressArgs),
     /// The mini nginx: serves static files and passes other requests to the WSGI server.
     WebServer(WebServerArgs),
     /// The mini gunicorn: runs a Python WSGI application in prefork worker processes.
     WsgiServer(WsgiServerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LessonsCommand {
+    /// Check a pack (default: the bundled lessons); every problem names file and line;
+    /// exit status 1 on any.
+    Check {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProgressArgs {
+    /// Print the checklist as JSON (for tools and instructors).
+    #[arg(long)]
+    pub json: bool,
+    /// Wipe all progress (asks first, unless --yes).
+    #[arg(long)]
+    pub reset: bool,
+    /// Do not ask before --reset.
+    #[arg(long, requires = "reset")]
+    pub yes: bool,
+    /// Write the progress file to FILE (to move it to another machine or hand it in).
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Merge a progress file written by --export into this one.
+    #[arg(long, value_name = "FILE")]
+    pub import: Option<PathBuf>,
+    /// Where progress lives (default: your state directory).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The lesson pack the checklist is for (default: the bundled lessons).
+    #[arg(long, value_name = "DIR")]
+    pub lessons: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -41,8 +41,10 @@ impl Lab {
     }
 
     /// The original content of a lab file (relative path), to restore it.
-    pub fn original(relative: &str) -> Option<&'static [u8]> {
-        ASSETS.get_file(relative).map(|f| f.contents())
+    pub fn original(&self, relative: &str) -> Option<Vec<u8>> {
+        ASSETS
+            .get_file(relative)
+            .map(|f| personalise(f.path(), f.contents(), &self.path))
     }
 }
 
@@ -64,12 +66,34 @@ fn write_missing(entry: &DirEntry<'static>, lab: &Path) -> anyhow::Result<()> {
         DirEntry::File(file) => {
             let target = lab.join(file.path());
             if !target.exists() {
-                std::fs::write(&target, file.contents())
+                let contents = personalise(file.path(), file.contents(), lab);
+                std::fs::write(&target, contents)
                     .with_context(|| format!("cannot write {}", target.display()))?;
             }
         }
     }
     Ok(())
+}
+
+/// The lab's nginx.conf names its static folder by absolute path, as real configurations
+/// do and as the lessons show it (the embedded copy says `alias static;`, relative to itself).
+fn personalise(path: &Path, contents: &[u8], lab: &Path) -> Vec<u8> {
+    if path != Path::new("nginx.conf") {
+        return contents.to_vec();
+    }
+    let static_dir = lab.join("static");
+    let static_dir = static_dir.to_string_lossy();
+    let value = if static_dir.contains([' ', '"', ';', '{', '}', '#', '\'']) {
+        format!(
+            "\"{}\"",
+            static_dir.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+    } else {
+        static_dir.into_owned()
+    };
+    String::from_utf8_lossy(contents)
+        .replace("alias static;", &format!("alias {value};"))
+        .into_bytes()
 }
 
 #[cfg(test)]
@@ -82,10 +106,13 @@ mod tests {
         let lab = Lab::prepare(Some(dir.path().to_path_buf())).unwrap();
         let conf = lab.path().join("nginx.conf");
         assert!(lab.path().join("static/index.html").is_file());
-        assert_eq!(
-            std::fs::read(&conf).unwrap(),
-            Lab::original("nginx.conf").unwrap()
+        let written = std::fs::read_to_string(&conf).unwrap();
+        let static_dir = lab.path().join("static");
+        assert!(
+            written.contains(&format!("alias {};", static_dir.display())),
+            "{written}"
         );
+        assert_eq!(written.as_bytes(), lab.original("nginx.conf").unwrap());
         std::fs::write(&conf, "# my edit\n").unwrap();
         std::fs::remove_file(lab.path().join("static/style.css")).unwrap();
         Lab::prepare(Some(dir.path().to_path_buf())).unwrap();

@@ -8,10 +8,12 @@
 //! - [`trace`] is the contract between those servers and the tutor: one JSON line per hop.
 //! - [`tutor`] is the screen: it runs both servers as children, reads their trace events
 //!   and shows every request travel the stack beside the lessons.
+//! - [`lessons`] is the curriculum: lesson packs, the tasks the tutor checks, progress.
 //! - [`cli`] is the command line; `main.rs` only parses it and calls [`run`].
 
 pub mod cli;
 pub mod lab;
+pub mod lessons;
 pub mod trace;
 pub mod tutor;
 pub mod web_server;
@@ -27,6 +29,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::WebServer(args)) => web_server::main(args),
         Some(Command::WsgiServer(args)) => wsgi_server::main(args),
         Some(Command::Serve(args)) => tutor::serve::main(args),
+        Some(Command::Lessons { command }) => lessons::main(command),
+        Some(Command::Progress(args)) => lessons::progress_main(args),
         None => tutor::runner::main(cli.stack, cli.tutor),
     }
 }

@@ -831,12 +831,14 @@ impl App {
             Action::PageUp => self.move_by(-10),
             Action::PageDown => self.move_by(10),
             Action::RestoreFile => {
+                // Preparing an existing lab only writes files that are missing.
+                let lab = crate::lab::Lab::prepare(Some(self.lab.clone())).ok();
                 let modified = RESTORABLE
                     .iter()
                     .map(|relative| {
-                        let original = crate::lab::Lab::original(relative);
+                        let original = lab.as_ref().and_then(|lab| lab.original(relative));
                         let current = std::fs::read(self.lab.join(relative)).ok();
-                        original.is_some() && current.as_deref() != original
+                        original.is_some() && current != original
                     })
                     .collect();
                 self.overlay = Some(Overlay::Restore {

@@ -272,7 +272,8 @@ async fn perform(
             });
         }
         Effect::RestoreFile { relative } => {
-            let Some(original) = crate::lab::Lab::original(&relative) else {
+            let lab = crate::lab::Lab::prepare(Some(app.lab.clone()));
+            let Some(original) = lab.ok().and_then(|lab| lab.original(&relative)) else {
                 return;
             };
             let path = app.lab.join(&relative);

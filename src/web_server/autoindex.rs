@@ -54,15 +54,20 @@ pub fn listing(dir: &Path, uri: &[u8]) -> io::Result<String> {
             shown.push('/');
             href.push('/');
         }
-        let chars = shown.chars().count();
-        let display = if chars > NAME_LEN {
-            let cut: String = shown.chars().take(NAME_LEN - 3).collect();
-            format!("{}..&gt;", escape_html(&cut))
+        // nginx measures names in bytes unless a `charset utf-8` is set, which we do not
+        // support; so a name with accents gets fewer spaces, exactly as in nginx.
+        let len = shown.len();
+        let display = if len > NAME_LEN {
+            let mut cut = NAME_LEN - 3;
+            while !shown.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!("{}..&gt;", escape_html(&shown[..cut]))
         } else {
             escape_html(&shown)
         };
         out.push_str(&format!("<a href=\"{href}\">{display}</a>"));
-        out.push_str(&" ".repeat(NAME_LEN.saturating_sub(chars)));
+        out.push_str(&" ".repeat(NAME_LEN.saturating_sub(len)));
         let date = time::OffsetDateTime::from_unix_timestamp(entry.mtime)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
             .format(time::macros::format_description!(

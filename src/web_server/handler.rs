@@ -108,7 +108,7 @@ impl Exchange {
     }
 
     /// `scheme://host[:port]` for redirects: the Host header's name and the port we listen on.
-    fn origin(&self) -> String {
+    pub(super) fn origin(&self) -> String {
         let host = if self.host.is_empty() {
             self.conn.local.ip().to_string()
         } else {
@@ -321,7 +321,12 @@ pub async fn handle(
         peer: x.conn.peer.to_string(),
     });
     let answer = route(&mut x, &config, &parts.uri, body).await;
-    Ok(finish(x, answer))
+    // A request refused before a location was chosen gets the default server's settings.
+    let conf = x
+        .conf
+        .clone()
+        .unwrap_or_else(|| select_server(&config, &x.conn.listen, "").conf.clone());
+    Ok(finish(x, answer, &conf))
 }
 
 /// What the chain of steps decided.
@@ -332,6 +337,8 @@ enum Answer {
 }
 
 async fn route(x: &mut Exchange, config: &Config, target: &hyper::Uri, body: Incoming) -> Answer {
+    // Until the Host header is known to be good, the default server is in charge.
+    x.server = Some(select_server(config, &x.conn.listen, ""));
     if let Some(status) = check_request(x, target) {
         return Answer::Status(status);
     }
@@ -477,6 +484,10 @@ async fn route(x: &mut Exchange, config: &Config, target: &hyper::Uri, body: Inc
                 Answer::Response(mut response) if response.status().is_success() => {
                     *response.status_mut() =
                         StatusCode::from_u16(original).unwrap_or(StatusCode::OK);
+                    // An error page is not the file it came from: no validators, no ranges.
+                    let headers = response.headers_mut();
+                    headers.remove(header::LAST_MODIFIED);
+                    headers.remove(header::ACCEPT_RANGES);
                     Answer::Response(response)
                 }
                 _ => Answer::Status(original),
@@ -531,6 +542,29 @@ fn check_request(x: &mut Exchange, target: &hyper::Uri) -> Option<u16> {
             );
             return Some(494);
         }
+    }
+    // nginx accepts only methods of capital letters (and `_`); `get` is not GET.
+    if !x
+        .method
+        .as_str()
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b == b'_')
+    {
+        x.log(
+            Level::Info,
+            format!(
+                "client sent invalid method while reading client request line{}",
+                x.context(None)
+            ),
+        );
+        return Some(400);
+    }
+    // Both framings at once is how request smuggling starts; nginx refuses it.
+    if x.headers.contains_key(header::CONTENT_LENGTH)
+        && x.headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        x.log(Level::Info, format!("client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time while reading client request headers{}", x.context(None)));
+        return Some(400);
     }
     // nginx ignores header names with underscores (underscores_in_headers off), which keeps
     // `X_Forwarded_For` from passing as `X-Forwarded-For` in CGI-style environs upstream.
@@ -604,24 +638,17 @@ fn check_request(x: &mut Exchange, target: &hyper::Uri) -> Option<u16> {
 
 /// The Host header as `$host`: lowercased, port removed; None when it is not a valid name.
 fn valid_host(host: &str) -> Option<String> {
-    let host = host.trim_end_matches('.');
+    // nginx's rules: the port after the last colon is dropped unchecked; the name must be
+    // non-empty, without "..", slashes, backslashes, NUL or white space.
     let name = if host.starts_with('[') {
         let end = host.find(']')?;
         &host[..=end]
     } else {
-        host.split(':').next().unwrap_or("")
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
     };
-    if let Some(port) = host
-        .get(name.len()..)
-        .and_then(|rest| rest.strip_prefix(':'))
-        && !port.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    if name.is_empty() && !host.is_empty() {
-        return None;
-    }
-    if name.contains("..")
+    let name = name.strip_suffix('.').unwrap_or(name);
+    if name.is_empty()
+        || name.contains("..")
         || name.starts_with('.')
         || name
             .bytes()
@@ -635,50 +662,40 @@ fn valid_host(host: &str) -> Option<String> {
 /// The `server` block for this listen address and Host: exact name, then wildcards, then
 /// the `default_server`, then the first one listening there.
 fn select_server(config: &Config, listen: &str, host: &str) -> Arc<Server> {
-    let candidates: Vec<&Arc<Server>> = config
-        .servers
-        .iter()
-        .filter(|s| s.listen.iter().any(|l| l.spec == listen))
-        .collect();
-    let candidates = if candidates.is_empty() {
-        config.servers.iter().collect()
-    } else {
-        candidates
+    let on_listen = |s: &&Arc<Server>| s.listen.iter().any(|l| l.spec == listen);
+    let candidates = || {
+        let any_here = config.servers.iter().any(|s| on_listen(&s));
+        config
+            .servers
+            .iter()
+            .filter(move |s| !any_here || on_listen(s))
     };
-    let matches = |name: &str| -> bool {
-        if name == host {
-            return true;
-        }
-        if let Some(suffix) = name.strip_prefix("*.") {
-            return host.ends_with(&format!(".{suffix}"));
+    let wildcard = |name: &str| -> bool {
+        if let Some(suffix) = name.strip_prefix('*') {
+            return suffix.starts_with('.') && host.ends_with(suffix);
         }
         if let Some(domain) = name.strip_prefix('.') {
             return host == domain || host.ends_with(name);
         }
         if let Some(prefix) = name.strip_suffix(".*") {
-            return host.starts_with(&format!("{prefix}."));
+            return host.len() > prefix.len()
+                && host.starts_with(prefix)
+                && host.as_bytes()[prefix.len()] == b'.';
         }
         false
     };
-    for server in &candidates {
-        if server.names.iter().any(|n| n == host) {
-            return (*server).clone();
-        }
-    }
-    for server in &candidates {
-        if server.names.iter().any(|n| matches(n)) {
-            return (*server).clone();
-        }
-    }
-    candidates
-        .iter()
-        .find(|s| {
-            s.listen
-                .iter()
-                .any(|l| l.spec == listen && l.default_server)
+    candidates()
+        .find(|s| s.names.iter().any(|n| n == host))
+        .or_else(|| candidates().find(|s| s.names.iter().any(|n| wildcard(n))))
+        .or_else(|| {
+            candidates().find(|s| {
+                s.listen
+                    .iter()
+                    .any(|l| l.spec == listen && l.default_server)
+            })
         })
-        .or(candidates.first())
-        .map(|s| (*s).clone())
+        .or_else(|| candidates().next())
+        .cloned()
         .expect("a configuration has at least one server")
 }
 
@@ -754,19 +771,7 @@ fn page_response(x: &Exchange, status: u16, conf: &LocConf) -> Response<Body> {
 
 /// The last step: pages for bare statuses, `Server`, `add_header`, and the body wrapper that
 /// writes the access log and the trace event when the response is done.
-fn finish(mut x: Exchange, answer: Answer) -> Response<Body> {
-    let conf = x.conf.clone();
-    let default_conf;
-    let conf: &LocConf = match &conf {
-        Some(conf) => conf,
-        None => {
-            default_conf = x.server.as_ref().map(|s| s.conf.clone());
-            match &default_conf {
-                Some(c) => c,
-                None => return finish_without_conf(x, answer),
-            }
-        }
-    };
+fn finish(mut x: Exchange, answer: Answer, conf: &LocConf) -> Response<Body> {
     let mut response = match answer {
         Answer::Response(response) => response,
         Answer::Status(status) => page_response(&x, status, conf),
@@ -806,31 +811,6 @@ fn finish(mut x: Exchange, answer: Answer) -> Response<Body> {
     wrap(x, response, conf.access_log.clone())
 }
 
-fn finish_without_conf(mut x: Exchange, answer: Answer) -> Response<Body> {
-    let mut response = match answer {
-        Answer::Response(response) => response,
-        Answer::Status(status) => {
-            let page = responses::page(status, true);
-            Response::builder()
-                .status(
-                    StatusCode::from_u16(if status == 494 { 400 } else { status })
-                        .unwrap_or(StatusCode::BAD_REQUEST),
-                )
-                .header(header::CONTENT_TYPE, "text/html")
-                .header(header::CONTENT_LENGTH, page.len())
-                .header(header::CONNECTION, "close")
-                .body(full(page))
-                .expect("valid page")
-        }
-    };
-    response.headers_mut().insert(
-        header::SERVER,
-        HeaderValue::from_static(responses::server_token(true)),
-    );
-    x.status = response.status().as_u16();
-    wrap(x, response, Arc::new(Vec::new()))
-}
-
 fn wrap(
     x: Exchange,
     response: Response<Body>,
@@ -838,7 +818,14 @@ fn wrap(
 ) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
     let mut x = x;
-    x.response_headers = parts.headers.clone();
+    // Copied only for whoever reads them: the trace, or a log format with $sent_http_*.
+    if x.trace.enabled()
+        || access_log
+            .iter()
+            .any(|log| log.format.uses_response_headers)
+    {
+        x.response_headers = parts.headers.clone();
+    }
     if parts.version != Version::HTTP_11 {
         parts.version = Version::HTTP_11;
     }
@@ -898,7 +885,7 @@ impl Drop for TrackedBody {
         let Some(x) = self.x.take() else { return };
         let total_us = now_us().saturating_sub(x.started_us);
         x.trace.emit(Some(&x.id), || Hop::ResponseSent {
-            status: if x.status == 494 { 400 } else { x.status },
+            status: x.status,
             bytes: x.bytes_sent,
             total_us,
             headers: crate::trace::headers_of(&x.response_headers),

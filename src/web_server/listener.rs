@@ -265,16 +265,18 @@ impl WebServer {
     }
 
     async fn serve_connection(self: Arc<Self>, stream: tokio::net::TcpStream, info: ConnInfo) {
+        // Timeouts come from the first server on this address, as nginx takes them from the
+        // default server before it has read a Host header.
         let (header_timeout, keepalive) = {
             let config = self.config.load();
-            let keepalive = config
+            config
                 .servers
                 .iter()
                 .find(|s| s.listen.iter().any(|l| *l.spec == *info.listen))
-                .map(|s| s.keepalive_timeout)
-                .unwrap_or(Duration::from_secs(75));
-            (config.client_header_timeout, keepalive)
+                .map(|s| (s.client_header_timeout, s.keepalive_timeout))
+                .unwrap_or((Duration::from_secs(60), Duration::from_secs(75)))
         };
+        let (id, peer) = (info.id, info.peer.ip());
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -282,6 +284,8 @@ impl WebServer {
             // next request, so it serves as keepalive_timeout too.
             .header_read_timeout(header_timeout.min(keepalive).max(Duration::from_millis(1)))
             .keep_alive(!keepalive.is_zero())
+            // A client that sends its request and shuts its side still gets the answer.
+            .half_close(true)
             // nginx accepts as many headers as fit in 32 KiB; hyper preallocates this many slots
             // per request, so the number is a balance (hyper's default is 100).
             .max_headers(MAX_HEADERS);
@@ -293,7 +297,19 @@ impl WebServer {
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         tokio::pin!(conn);
         tokio::select! {
-            _ = conn.as_mut() => {}
+            result = conn.as_mut() => {
+                // hyper answered an unparseable request itself (400, 414, 431); say so in
+                // the error log as nginx would.
+                if let Err(err) = result
+                    && err.is_parse()
+                {
+                    self.config.load().error_log.log(
+                        Level::Info,
+                        Some(id),
+                        format_args!("client sent invalid request ({err}) while reading client request line, client: {peer}"),
+                    );
+                }
+            }
             _ = self.shutdown.cancelled() => {
                 conn.as_mut().graceful_shutdown();
                 let _ = conn.await;

@@ -110,12 +110,15 @@ pub struct LogFormat {
     pub name: String,
     template: Template,
     escape_json: bool,
+    /// Whether it logs response headers (`$sent_http_*`), which then must be kept.
+    pub uses_response_headers: bool,
 }
 
 impl LogFormat {
     pub fn new(name: &str, template: Template, escape_json: bool) -> Self {
         Self {
             name: name.to_owned(),
+            uses_response_headers: template.mentions_any(|v| matches!(v, Var::SentHttp(_))),
             template,
             escape_json,
         }

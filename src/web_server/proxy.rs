@@ -10,6 +10,7 @@
 //! - A refused connection tries the next server of the upstream; when none answers the
 //!   client gets 502, and 504 when the upstream is slower than `proxy_read_timeout`.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, Version};
@@ -30,7 +31,7 @@ use super::handler::Exchange;
 use super::log::Level;
 use super::responses::{Body, empty, full};
 use super::upstream::{Peer, Upstream, UpstreamBody};
-use super::variables::{Template, Var};
+use super::variables::Var;
 use crate::trace::Hop;
 
 /// Headers that describe one connection, not the message; never forwarded.
@@ -161,11 +162,14 @@ pub async fn forward(
         return Outcome::Status(502);
     }
     let mut last_status = 502;
-    for (attempt, peer) in peers.iter().enumerate() {
-        if attempt > 0 && !retryable {
+    let mut sent = false;
+    for peer in peers.iter() {
+        // A request whose body already went to a server that failed cannot be sent again;
+        // one that never got past connect() can, as in nginx.
+        if sent && !retryable {
             break;
         }
-        let url = format!("http://{}{}", peer.name, upstream_uri);
+        let url = || format!("http://{}{}", peer.name, upstream_uri);
         x.upstream_addr.push(peer.addr.to_string());
         let started = Instant::now();
         let mut sender = match connect(peer, &upstream, conf.proxy_connect_timeout).await {
@@ -175,7 +179,7 @@ pub async fn forward(
                     Level::Error,
                     format!(
                         "{why} while connecting to upstream{}",
-                        x.context(Some(&url))
+                        x.context(Some(&url()))
                     ),
                 );
                 x.upstream_status.push(None);
@@ -192,6 +196,7 @@ pub async fn forward(
             }
         };
         let body = body_slot.take().unwrap_or_else(empty);
+        sent = true;
         x.trace.emit(Some(&x.id), || Hop::Proxied {
             upstream: peer.name.clone(),
             uri: upstream_uri.clone(),
@@ -223,6 +228,8 @@ pub async fn forward(
                     && version == Version::HTTP_11
                     && !connection_close(response.headers())
                     && !connection_close(&headers);
+                let mut response = response;
+                redirect_default(&mut response, proxy, &x.origin());
                 return Outcome::Response(client_response(
                     response,
                     keep.then(|| (upstream.clone(), peer_index(&upstream, peer), sender)),
@@ -247,7 +254,7 @@ pub async fn forward(
                         "upstream sent an invalid response ({err}) while reading response header from upstream"
                     )
                 };
-                x.log(Level::Error, format!("{why}{}", x.context(Some(&url))));
+                x.log(Level::Error, format!("{why}{}", x.context(Some(&url()))));
                 last_status = 502;
             }
             Err(_) => {
@@ -256,7 +263,7 @@ pub async fn forward(
                     Level::Error,
                     format!(
                         "upstream timed out (110: Connection timed out) while reading response header from upstream{}",
-                        x.context(Some(&url))
+                        x.context(Some(&url()))
                     ),
                 );
                 return Outcome::Status(504);
@@ -264,6 +271,37 @@ pub async fn forward(
         }
     }
     Outcome::Status(last_status)
+}
+
+/// nginx's `proxy_redirect default`: a Location pointing at the upstream's own URL is
+/// rewritten to the location that proxies it (`http://app_server/x` →
+/// `http://host:port/x`), so redirects from the app send the browser back through the web
+/// server. A relative Location from the upstream is passed on as it is, as nginx does.
+fn redirect_default(response: &mut Response<Incoming>, proxy: &ProxyPass, origin: &str) {
+    let (from, to) = match &proxy.uri {
+        Some(uri) => (
+            format!("http://{}{uri}", proxy.proxy_host),
+            proxy.location_prefix.clone(),
+        ),
+        None => (format!("http://{}/", proxy.proxy_host), "/".to_owned()),
+    };
+    for name in [header::LOCATION, HeaderName::from_static("refresh")] {
+        let Some(value) = response.headers().get(&name).and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        let rewritten = if let Some(rest) = value.strip_prefix(from.as_str()) {
+            format!("{origin}{to}{rest}")
+        } else if name == "refresh"
+            && let Some(at) = value.find(from.as_str())
+        {
+            format!("{}{origin}{to}{}", &value[..at], &value[at + from.len()..])
+        } else {
+            continue;
+        };
+        if let Ok(value) = HeaderValue::from_str(&rewritten) {
+            response.headers_mut().insert(name, value);
+        }
+    }
 }
 
 fn peer_index(upstream: &Upstream, peer: &Peer) -> usize {
@@ -351,51 +389,30 @@ fn upstream_headers(
     proxy: &ProxyPass,
     conf: &LocConf,
 ) -> (HeaderMap, Vec<(String, String)>) {
-    let mut set: Vec<(String, Template)> = vec![
-        (
-            "Host".into(),
-            Template::parse("$proxy_host").expect("valid"),
-        ),
-        ("Connection".into(), Template::literal("close")),
-    ];
-    for (name, value) in conf.proxy_set_header.iter() {
-        match set.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some(slot) => slot.1 = value.clone(),
-            None => set.push((name.clone(), value.clone())),
-        }
-    }
-    if !set
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
-    {
-        set.push((
-            "X-Request-Id".into(),
-            Template::parse("$request_id").expect("valid"),
-        ));
-    }
     let source = ProxyVars { x, proxy };
+    let set = &conf.proxy_set_header;
     let mut headers = HeaderMap::with_capacity(x.headers.len() + set.len());
     let mut added = Vec::new();
-    for (name, template) in &set {
+    for (name, template) in set.iter() {
         let value = template.render(&source);
         if value.is_empty() {
             continue;
         }
-        let (Ok(name), Ok(header_value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) else {
+        let Ok(header_value) = HeaderValue::from_str(&value) else {
             continue;
         };
-        added.push((name.as_str().to_owned(), value));
-        headers.append(name, header_value);
+        // Only the trace reads this list.
+        if x.trace.enabled() {
+            added.push((name.as_str().to_owned(), value));
+        }
+        headers.append(name.clone(), header_value);
     }
     for (name, value) in x.headers.iter() {
         let lower = name.as_str();
         if HOP_BY_HOP.contains(&lower)
-            || lower == "content-length"
-            || lower == "expect"
-            || set.iter().any(|(n, _)| n.eq_ignore_ascii_case(lower))
+            || name == header::CONTENT_LENGTH
+            || name == header::EXPECT
+            || set.iter().any(|(n, _)| n == name)
         {
             continue;
         }
@@ -571,6 +588,3 @@ impl Drop for UpstreamResponseBody {
         self.finished();
     }
 }
-
-use hyper::body::Body as _;
-use std::future::Future;

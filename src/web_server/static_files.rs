@@ -89,8 +89,8 @@ pub fn file_path(doc_root: &DocRoot, uri: &[u8]) -> Option<PathBuf> {
         if segment.is_empty() {
             continue;
         }
-        let name = os_str_from_bytes(segment)?;
-        let part = Path::new(&name);
+        let part = segment_path(segment)?;
+        let part: &Path = &part;
         let mut components = part.components();
         match (components.next(), components.next()) {
             (Some(Component::Normal(_)), None) => path.push(part),
@@ -101,14 +101,14 @@ pub fn file_path(doc_root: &DocRoot, uri: &[u8]) -> Option<PathBuf> {
 }
 
 #[cfg(unix)]
-fn os_str_from_bytes(bytes: &[u8]) -> Option<std::ffi::OsString> {
+fn segment_path(bytes: &[u8]) -> Option<std::borrow::Cow<'_, Path>> {
     use std::os::unix::ffi::OsStrExt;
-    Some(std::ffi::OsStr::from_bytes(bytes).to_os_string())
+    Some(Path::new(std::ffi::OsStr::from_bytes(bytes)).into())
 }
 
 #[cfg(not(unix))]
-fn os_str_from_bytes(bytes: &[u8]) -> Option<std::ffi::OsString> {
-    std::str::from_utf8(bytes).ok().map(Into::into)
+fn segment_path(bytes: &[u8]) -> Option<std::borrow::Cow<'_, Path>> {
+    std::str::from_utf8(bytes).ok().map(|s| Path::new(s).into())
 }
 
 /// The root of the document tree, for `disable_symlinks` checks.
@@ -164,8 +164,9 @@ pub fn serve(req: &StaticRequest) -> Outcome {
         return directory(req, path, get_or_head);
     }
 
-    let meta = match std::fs::metadata(&path) {
-        Ok(meta) => meta,
+    // Open first and ask the open file for its metadata: one path lookup instead of two.
+    let (file, meta) = match open_with_metadata(&path) {
+        Ok(pair) => pair,
         Err(err) => return open_failed(path, &err),
     };
     if meta.is_dir() {
@@ -179,9 +180,23 @@ pub fn serve(req: &StaticRequest) -> Outcome {
     if !get_or_head {
         return status(405, path, None);
     }
-    match File::open(&path) {
-        Ok(file) => file_response(req, path, file, &meta),
-        Err(err) => open_failed(path, &err),
+    match file {
+        Some(file) => file_response(req, path, file, &meta),
+        None => status(404, path, None),
+    }
+}
+
+/// The file (None for a directory where the platform cannot open one) and its metadata.
+fn open_with_metadata(path: &Path) -> io::Result<(Option<File>, Metadata)> {
+    match File::open(path) {
+        Ok(file) => {
+            let meta = file.metadata()?;
+            Ok((Some(file), meta))
+        }
+        Err(err) => match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Ok((None, meta)),
+            _ => Err(err),
+        },
     }
 }
 

@@ -183,11 +183,11 @@ impl Template {
         }
     }
 
-    /// Whether the template mentions a variable (for `log_format` needing response data).
-    pub fn mentions(&self, var: &Var) -> bool {
+    /// Whether the template uses a kind of variable (a log format needing response data).
+    pub fn mentions_any(&self, pred: impl Fn(&Var) -> bool) -> bool {
         self.parts
             .iter()
-            .any(|p| matches!(p, Part::Var(v) if v == var))
+            .any(|p| matches!(p, Part::Var(v) if pred(v)))
     }
 }
 

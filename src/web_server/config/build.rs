@@ -15,6 +15,7 @@ use super::{
 use crate::web_server::log::{AccessLog, ErrorLog, Level, LogFiles, LogFormat, LogTarget};
 use crate::web_server::upstream::Upstream;
 use crate::web_server::variables::Template;
+use hyper::header::{self, HeaderName};
 
 /// Directives real nginx configs often carry that change nothing here; accepted with a warning
 /// so a config can travel from nginx to wsgi-tutor unchanged.
@@ -79,7 +80,7 @@ struct Level0 {
     index: Option<Vec<String>>,
     autoindex: Option<bool>,
     ret: Option<Return>,
-    proxy_set_header: Vec<(String, Template)>,
+    proxy_set_header: Vec<(HeaderName, Template)>,
     proxy_http_version: Option<HttpVersion>,
     proxy_connect_timeout: Option<Duration>,
     proxy_read_timeout: Option<Duration>,
@@ -212,9 +213,6 @@ pub fn build(
         file: path.to_path_buf(),
         servers,
         error_log,
-        client_header_timeout: http
-            .client_header_timeout
-            .unwrap_or(Duration::from_secs(60)),
         warnings: b.warnings,
     })
 }
@@ -546,12 +544,17 @@ impl Builder<'_> {
             .keepalive_timeout
             .or(http.keepalive_timeout)
             .unwrap_or(Duration::from_secs(75));
+        let client_header_timeout = level
+            .client_header_timeout
+            .or(http.client_header_timeout)
+            .unwrap_or(Duration::from_secs(60));
         Ok(Server {
             listen,
             names,
             conf,
             locations: built,
             keepalive_timeout,
+            client_header_timeout,
         })
     }
 
@@ -748,9 +751,11 @@ impl Builder<'_> {
             }
             "proxy_set_header" => {
                 args(d, 2, 2)?;
+                let name = HeaderName::from_bytes(d.args[0].as_bytes())
+                    .map_err(|_| d.error(format!("invalid header name \"{}\"", d.args[0])))?;
                 level
                     .proxy_set_header
-                    .push((d.args[0].clone(), template(d, &d.args[1])?));
+                    .push((name, template(d, &d.args[1])?));
             }
             "proxy_http_version" => {
                 args(d, 1, 1)?;
@@ -905,7 +910,7 @@ impl Builder<'_> {
                     autoindex: false,
                     ret: None,
                     proxy: None,
-                    proxy_set_header: Arc::new(Vec::new()),
+                    proxy_set_header: Arc::new(proxy_headers(&[])),
                     proxy_http_version: HttpVersion::Http10,
                     proxy_connect_timeout: Duration::from_secs(60),
                     proxy_read_timeout: Duration::from_secs(60),
@@ -940,7 +945,7 @@ impl Builder<'_> {
             proxy_set_header: if level.proxy_set_header.is_empty() {
                 parent.proxy_set_header.clone()
             } else {
-                Arc::new(level.proxy_set_header.clone())
+                Arc::new(proxy_headers(&level.proxy_set_header))
             },
             proxy_http_version: level
                 .proxy_http_version
@@ -974,6 +979,27 @@ impl Builder<'_> {
             server_tokens: level.server_tokens.unwrap_or(parent.server_tokens),
         })
     }
+}
+
+/// The headers the web server sets on a proxied request: nginx's defaults (`Host
+/// $proxy_host`, `Connection close`), our `X-Request-Id $request_id`, and a level's own
+/// `proxy_set_header` lines over them (an empty value removes a header).
+fn proxy_headers(own: &[(HeaderName, Template)]) -> Vec<(HeaderName, Template)> {
+    let mut set = vec![
+        (header::HOST, Template::parse("$proxy_host").expect("valid")),
+        (header::CONNECTION, Template::literal("close")),
+        (
+            HeaderName::from_static("x-request-id"),
+            Template::parse("$request_id").expect("valid"),
+        ),
+    ];
+    for (name, value) in own {
+        match set.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value.clone(),
+            None => set.push((name.clone(), value.clone())),
+        }
+    }
+    set
 }
 
 fn check_duplicates(locations: &[Location]) -> Result<(), ConfigError> {
@@ -1229,5 +1255,75 @@ mod tests {
         assert_eq!(parse_size("10K"), Some(10 * 1024));
         assert_eq!(parse_size("0"), Some(0));
         assert_eq!(parse_size("m"), None);
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::web_server::config::syntax::parse_str;
+
+    /// Mangled configurations give errors, never panics.
+    #[test]
+    fn mangled_configs_never_panic() {
+        let base = include_str!("../../../assets/nginx.conf");
+        let pieces = [
+            "{",
+            "}",
+            ";",
+            "\"",
+            "'",
+            "$",
+            "${",
+            "location",
+            "= ",
+            "~ ",
+            "[",
+            "(",
+            "\\",
+            "server",
+            "listen 0;",
+            "alias",
+            "root",
+            "return 301",
+            "proxy_pass http://",
+            "upstream u {",
+            "include *;",
+            "#",
+            "\n",
+            "\u{0}",
+            "client_max_body_size 9999999999999999999g;",
+            "proxy_read_timeout 99999999999999999h;",
+            "ü",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..2000 {
+            let mut text = base.to_owned();
+            for _ in 0..1 + next(4) {
+                let mut at = next(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if next(2) == 0 {
+                    text.insert_str(at, pieces[next(pieces.len())]);
+                } else {
+                    let mut end = (at + next(20)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+            }
+            let path = Path::new("/nonexistent/fuzz/nginx.conf");
+            if let Ok(tree) = parse_str(&text, path) {
+                let _ = build(tree, path, &mut LoadContext::new(true, Vec::new()));
+            }
+        }
     }
 }

@@ -75,7 +75,6 @@ pub struct Config {
     pub file: PathBuf,
     pub servers: Vec<Arc<Server>>,
     pub error_log: Arc<ErrorLog>,
-    pub client_header_timeout: Duration,
     /// `[warn]` lines produced while reading (directives that are accepted but do nothing).
     pub warnings: Vec<String>,
 }
@@ -110,6 +109,7 @@ pub struct Server {
     pub conf: Arc<LocConf>,
     pub locations: Vec<Location>,
     pub keepalive_timeout: Duration,
+    pub client_header_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +208,8 @@ pub struct LocConf {
     pub autoindex: bool,
     pub ret: Option<Return>,
     pub proxy: Option<ProxyPass>,
-    pub proxy_set_header: Arc<Vec<(String, Template)>>,
+    /// Every header set on proxied requests, defaults included, in order.
+    pub proxy_set_header: Arc<Vec<(hyper::header::HeaderName, Template)>>,
     pub proxy_http_version: HttpVersion,
     pub proxy_connect_timeout: Duration,
     pub proxy_read_timeout: Duration,
