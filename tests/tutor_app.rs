@@ -21,7 +21,7 @@ fn scenario(name: &str) -> Vec<Event> {
 }
 
 fn app() -> App {
-    let (lessons, errors) = lessons::bundled();
+    let (lessons, errors) = lessons::load(None);
     assert!(errors.is_empty());
     let mut app = App::new(lessons, Theme::new(ThemeKind::Dark), true);
     app.update(Msg::Planned(Planned {

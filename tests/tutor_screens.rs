@@ -23,7 +23,7 @@ fn scenario(name: &str) -> Vec<Event> {
 
 fn app(width: u16, height: u16, scenario_name: Option<&str>) -> App {
     lessons::warm_up();
-    let (lessons, _) = lessons::bundled();
+    let (lessons, _) = lessons::load(None);
     let mut app = App::new(lessons, Theme::new(ThemeKind::Dark), true);
     app.update(Msg::Resize(width, height));
     app.update(Msg::Planned(Planned {

@@ -1,58 +1,30 @@
-//! The lesson pane's text: lessons loaded from the embedded pack (or `--lessons DIR`),
-//! their `+++` TOML front matter split off, and the Markdown body rendered into ratatui
-//! `Text` with live values filled in and code blocks highlighted by syntect.
+//! The lesson pane's text: a lesson pack loaded by [`crate::lessons::pack`] (bundled, or
+//! `--lessons DIR`), its Markdown body rendered into ratatui `Text` with live values filled
+//! in and code blocks highlighted by syntect.
 //!
 //! Highlighting needs a syntax set with our nginx definition; building it takes longer than
 //! the first frame may, so it is built once in the background ([`warm_up`]) and lessons are
 //! shown plain until it is ready. Checking a pack and tracking tasks belong to the lessons
 //! issue; here the tasks are only listed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
-use include_dir::{Dir, include_dir};
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
-use serde::Deserialize;
 use syntect::easy::HighlightLines;
 use syntect::highlighting::ThemeSet;
 use syntect::parsing::{SyntaxDefinition, SyntaxSet};
 
 use super::theme::{Theme, ThemeKind};
+use crate::lessons::pack::Pack;
 
-static BUNDLED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/lessons");
 static NGINX_SYNTAX: &str = include_str!("../../assets/syntaxes/nginx.sublime-syntax");
 
-/// One lesson: what the pane shows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Lesson {
-    pub file: PathBuf,
-    pub id: String,
-    pub title: String,
-    pub tasks: Vec<TaskInfo>,
-    pub body: String,
-}
+pub use crate::lessons::pack::Lesson;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct TaskInfo {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub title: String,
-}
-
-#[derive(Deserialize)]
-struct Meta {
-    id: String,
-    title: String,
-    #[serde(default)]
-    tasks: Vec<TaskInfo>,
-}
-
-/// Live values for `{{placeholders}}`.
+/// Live values for `{{placeholders}}` (comparable, so the pane re-renders only on change).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Vars {
     pub web_port: u16,
@@ -64,109 +36,33 @@ pub struct Vars {
 }
 
 impl Vars {
-    /// Replace the eight placeholders; other braces are left alone.
+    /// Replace the eight placeholders, as the lessons engine does.
     pub fn fill(&self, text: &str) -> String {
-        if !text.contains("{{") {
-            return text.to_owned();
+        crate::lessons::Values {
+            web_port: self.web_port,
+            wsgi_port: self.wsgi_port,
+            lab: self.lab.clone(),
+            web_pid: self.web_pid,
+            wsgi_pid: self.wsgi_pid,
+            workers: self.workers,
         }
-        let pid = |p: Option<u32>| p.map_or_else(|| "PID".to_owned(), |p| p.to_string());
-        text.replace("{{web_port}}", &self.web_port.to_string())
-            .replace("{{wsgi_port}}", &self.wsgi_port.to_string())
-            .replace(
-                "{{web_url}}",
-                &format!("http://127.0.0.1:{}", self.web_port),
-            )
-            .replace(
-                "{{wsgi_url}}",
-                &format!("http://127.0.0.1:{}", self.wsgi_port),
-            )
-            .replace("{{lab}}", &self.lab)
-            .replace("{{web_pid}}", &pid(self.web_pid))
-            .replace("{{wsgi_pid}}", &pid(self.wsgi_pid))
-            .replace("{{workers}}", &self.workers.to_string())
+        .fill(text)
     }
 }
 
-/// Split `+++`-delimited front matter from the body: `(meta, body)`.
-pub fn split_front_matter(text: &str) -> Result<(&str, &str), String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text
-        .strip_prefix("+++\n")
-        .or_else(|| text.strip_prefix("+++\r\n"))
-        .ok_or("line 1: a lesson starts with a `+++` line (the front matter)")?;
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        if line.trim_end_matches(['\r', '\n']) == "+++" {
-            return Ok((&rest[..offset], &rest[offset + line.len()..]));
-        }
-        offset += line.len();
+/// The lessons of the bundled pack, or of `dir`; problems are reported, not fatal.
+pub fn load(dir: Option<&Path>) -> (Vec<Lesson>, Vec<String>) {
+    let pack = match dir {
+        Some(dir) => Pack::load_dir(dir),
+        None => Pack::bundled(),
+    };
+    match pack {
+        Ok(pack) => (pack.lessons, Vec::new()),
+        Err(problems) => (
+            Vec::new(),
+            problems.iter().map(ToString::to_string).collect(),
+        ),
     }
-    Err("the front matter is not closed by a `+++` line".into())
-}
-
-fn parse_lesson(file: PathBuf, text: &str) -> Result<Lesson, String> {
-    let named = |e: String| format!("{}: {e}", file.display());
-    let (meta, body) = split_front_matter(text).map_err(named)?;
-    let meta: Meta = toml::from_str(meta).map_err(|e| named(e.to_string()))?;
-    Ok(Lesson {
-        file,
-        id: meta.id,
-        title: meta.title,
-        tasks: meta.tasks,
-        body: body.to_owned(),
-    })
-}
-
-/// The lessons in a pack, in file-name order; files that do not parse are reported.
-fn load(files: Vec<(PathBuf, String)>) -> (Vec<Lesson>, Vec<String>) {
-    let mut files: Vec<_> = files
-        .into_iter()
-        .filter(|(p, _)| {
-            p.extension().is_some_and(|e| e == "md")
-                && p.file_name().is_some_and(|n| n != "README.md")
-        })
-        .collect();
-    files.sort_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
-    let mut lessons = Vec::new();
-    let mut errors = Vec::new();
-    for (path, text) in files {
-        match parse_lesson(path, &text) {
-            Ok(lesson) => lessons.push(lesson),
-            Err(e) => errors.push(e),
-        }
-    }
-    (lessons, errors)
-}
-
-/// The pack embedded in the binary.
-pub fn bundled() -> (Vec<Lesson>, Vec<String>) {
-    load(
-        BUNDLED
-            .files()
-            .map(|f| {
-                (
-                    f.path().to_path_buf(),
-                    String::from_utf8_lossy(f.contents()).into_owned(),
-                )
-            })
-            .collect(),
-    )
-}
-
-/// A pack in a folder (`--lessons DIR`).
-pub fn from_dir(dir: &Path) -> Result<(Vec<Lesson>, Vec<String>), String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read the lesson folder {}: {e}", dir.display()))?;
-    let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "md") {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            files.push((path, text));
-        }
-    }
-    Ok(load(files))
 }
 
 struct Highlighter {
@@ -520,28 +416,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn front_matter_splits_and_errors_say_why() {
-        let table = [
-            (
-                "+++\nid = \"a\"\n+++\nbody\n",
-                Ok(("id = \"a\"\n", "body\n")),
-            ),
-            ("+++\r\nx\r\n+++\r\nb", Ok(("x\r\n", "b"))),
-            ("no front matter", Err("line 1")),
-            ("+++\nid = \"a\"\n", Err("not closed")),
-        ];
-        for (input, expected) in table {
-            match (split_front_matter(input), expected) {
-                (Ok(got), Ok(want)) => assert_eq!(got, want),
-                (Err(got), Err(want)) => assert!(got.contains(want), "{got}"),
-                (got, want) => panic!("{input:?}: {got:?} vs {want:?}"),
-            }
-        }
-    }
-
-    #[test]
     fn the_bundled_pack_loads_in_order() {
-        let (lessons, errors) = bundled();
+        let (lessons, errors) = load(None);
         assert!(errors.is_empty(), "{errors:?}");
         assert!(lessons.len() >= 9);
         assert_eq!(lessons[0].id, "big-picture");
@@ -559,8 +435,8 @@ mod tests {
             workers: 2,
         };
         assert_eq!(
-            vars.fill("curl {{web_url}}/ {{lab}} {{web_pid}} {{wsgi_pid}} '{{' {}"),
-            "curl http://127.0.0.1:8081/ /lab 7 PID '{{' {}"
+            vars.fill("curl {{web_url}}/ {{lab}} {{web_pid}} '{{' {}"),
+            "curl http://127.0.0.1:8081/ /lab 7 '{{' {}"
         );
     }
 

@@ -79,16 +79,16 @@ pub fn main(stack: StackArgs, args: TutorArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (lessons, errors) = match &args.lessons {
-        Some(dir) => match lessons::from_dir(dir) {
-            Ok(found) => found,
-            Err(err) => {
-                eprintln!("wsgi-tutor: {err}");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => lessons::bundled(),
-    };
+    let (lessons, errors) = lessons::load(args.lessons.as_deref());
+    if args.lessons.is_some() && lessons.is_empty() {
+        for error in &errors {
+            eprintln!("wsgi-tutor: {error}");
+        }
+        eprintln!(
+            "wsgi-tutor: the lesson pack has problems; `wsgi-tutor lessons check DIR` lists them"
+        );
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
