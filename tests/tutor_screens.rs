@@ -157,3 +157,14 @@ fn below_the_minimum_size() {
     let app = app(50, 12, None);
     insta::assert_snapshot!(screen(&app));
 }
+
+#[test]
+fn wide_inspector_grows_when_it_has_the_focus() {
+    let mut app = app(120, 40, Some("all"));
+    settle(&mut app);
+    for _ in 0..3 {
+        app.update(key('j'));
+    }
+    app.update(press(KeyCode::Enter));
+    insta::assert_snapshot!(screen(&app));
+}

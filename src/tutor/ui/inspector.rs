@@ -131,8 +131,31 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
                 format!("  {} {} {}", req.method(), fwd.uri, fwd.version),
                 theme.code,
             ));
-            header_lines(&mut lines, &fwd.headers, &fwd.added, theme);
-            lines.push(Line::styled("  + added by the web server", theme.added));
+            // What the web server set, highlighted; the client's own headers go on as sent.
+            let added: Vec<(String, String)> = fwd
+                .headers
+                .iter()
+                .filter(|(n, _)| fwd.added.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
+                .cloned()
+                .collect();
+            for (name, value) in added {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("+ {name}: "), theme.added),
+                    Span::styled(value, theme.added),
+                ]));
+            }
+            let passed = fwd.headers.len().saturating_sub(
+                fwd.headers
+                    .iter()
+                    .filter(|(n, _)| fwd.added.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
+                    .count(),
+            );
+            lines.push(Line::styled(
+                format!(
+                    "  + set by the web server; {passed} more passed on as the client sent them"
+                ),
+                theme.dim,
+            ));
         }
     }
     if !req.environ.is_empty() {

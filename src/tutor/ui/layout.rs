@@ -116,9 +116,15 @@ pub fn areas(area: Rect, focus: Pane, _overlay: bool) -> Areas {
     if is_wide(area) {
         let [lesson, right] =
             Layout::horizontal([Constraint::Percentage(42), Constraint::Fill(1)]).areas(main);
+        // The inspector grows while it has the focus (Enter on a request).
+        let traffic_height = if focus == Pane::Inspector {
+            Constraint::Length(7)
+        } else {
+            Constraint::Percentage(30)
+        };
         let [diagram, traffic, inspector] = Layout::vertical([
             Constraint::Length(DIAGRAM_HEIGHT),
-            Constraint::Percentage(30),
+            traffic_height,
             Constraint::Fill(1),
         ])
         .areas(right);
