@@ -192,6 +192,23 @@ fn switching_apps_restarts_the_wsgi_server_with_the_choice() {
             workers: 1
         }]
     );
+    // Or any APP spec, typed.
+    app.update(key('A'));
+    for _ in 0..20 {
+        app.update(key('j'));
+    }
+    app.update(code(KeyCode::Enter));
+    for c in "builtin:hello".chars() {
+        app.update(key(c));
+    }
+    assert_eq!(
+        app.update(code(KeyCode::Enter)),
+        [Effect::StartWsgi {
+            app: "builtin:hello".into(),
+            workers: 1
+        }]
+    );
+    assert_eq!(app.app_spec, "builtin:hello");
 }
 
 #[test]

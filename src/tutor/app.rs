@@ -313,8 +313,10 @@ pub enum Overlay {
         typing: Option<String>,
     },
     Workers,
+    /// The apps to switch to; the entry after the list is a line to type any APP spec.
     Apps {
         selected: usize,
+        typing: Option<String>,
     },
     Lessons {
         selected: usize,
@@ -618,6 +620,40 @@ impl App {
         if key.kind == crossterm::event::KeyEventKind::Release {
             return;
         }
+        // Typing an APP spec: every key is text until Enter or Esc.
+        if let Some(Overlay::Apps {
+            typing: Some(line), ..
+        }) = &mut self.overlay
+        {
+            match key.code {
+                KeyCode::Enter => {
+                    let app = line.trim().to_owned();
+                    if app.is_empty() {
+                        self.notice = Some(
+                            "type an APP: module:callable, path/to/file.py:callable or builtin:NAME"
+                                .into(),
+                        );
+                    } else {
+                        self.overlay = None;
+                        self.switch_app(app, effects);
+                    }
+                }
+                KeyCode::Esc => self.overlay = None,
+                KeyCode::Backspace => {
+                    line.pop();
+                }
+                KeyCode::Char(c)
+                    if !key
+                        .modifiers
+                        .contains(crossterm::event::KeyModifiers::CONTROL) =>
+                {
+                    line.push(c)
+                }
+                KeyCode::Char('c') => self.overlay = None,
+                _ => {}
+            }
+            return;
+        }
         // Typing a request: every key is text until Enter or Esc.
         if let Some(Overlay::RequestMenu {
             typing: Some(line), ..
@@ -698,7 +734,7 @@ impl App {
         }
         let count = match &overlay {
             Overlay::RequestMenu { .. } => self.menu.len() + 1,
-            Overlay::Apps { .. } => LAB_APPS.len(),
+            Overlay::Apps { .. } => LAB_APPS.len() + 1,
             Overlay::Lessons { .. } => self.lessons.len(),
             Overlay::Restore { .. } => RESTORABLE.len(),
             Overlay::Help | Overlay::Workers | Overlay::Compare { .. } => 0,
@@ -728,25 +764,28 @@ impl App {
                     self.follow = true;
                 }
             }
-            (Overlay::Apps { selected }, Action::Up) => {
+            (Overlay::Apps { selected, .. }, Action::Up) => {
                 self.overlay = Some(Overlay::Apps {
                     selected: selected.saturating_sub(1),
+                    typing: None,
                 })
             }
-            (Overlay::Apps { selected }, Action::Down) => {
+            (Overlay::Apps { selected, .. }, Action::Down) => {
                 self.overlay = Some(Overlay::Apps {
                     selected: (selected + 1).min(count - 1),
+                    typing: None,
                 })
             }
-            (Overlay::Apps { selected }, Action::Inspect) => {
-                self.overlay = None;
-                let app = LAB_APPS[selected].to_owned();
-                self.app_spec = app.clone();
-                self.notice = Some(format!("switching the WSGI server to {app}"));
-                effects.push(Effect::StartWsgi {
-                    app,
-                    workers: self.worker_count.max(1),
-                });
+            (Overlay::Apps { selected, .. }, Action::Inspect) => {
+                if selected == LAB_APPS.len() {
+                    self.overlay = Some(Overlay::Apps {
+                        selected,
+                        typing: Some(String::new()),
+                    });
+                } else {
+                    self.overlay = None;
+                    self.switch_app(LAB_APPS[selected].to_owned(), effects);
+                }
             }
             (
                 Overlay::Restore {
@@ -788,6 +827,16 @@ impl App {
         true
     }
 
+    /// Restart the WSGI server with another app.
+    fn switch_app(&mut self, app: String, effects: &mut Vec<Effect>) {
+        self.app_spec = app.clone();
+        self.notice = Some(format!("switching the WSGI server to {app}"));
+        effects.push(Effect::StartWsgi {
+            app,
+            workers: self.worker_count.max(1),
+        });
+    }
+
     fn open_lesson(&mut self, index: usize) {
         if index < self.lessons.len() {
             self.lesson_index = index;
@@ -814,7 +863,10 @@ impl App {
                     .iter()
                     .position(|a| *a == self.app_spec)
                     .unwrap_or(0);
-                self.overlay = Some(Overlay::Apps { selected });
+                self.overlay = Some(Overlay::Apps {
+                    selected,
+                    typing: None,
+                });
             }
             Action::LessonList => {
                 self.overlay = Some(Overlay::Lessons {

@@ -11,73 +11,81 @@ use crate::tutor::app::{App, LAB_APPS, Overlay, RESTORABLE};
 /// Whichever list is open, the selected entry highlighted.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let (title, entries, selected, current): (&str, Vec<String>, usize, usize) = match &app.overlay
-    {
-        Some(Overlay::Lessons { selected }) => (
-            "Lessons",
-            app.lessons
-                .iter()
-                .enumerate()
-                .map(|(i, l)| format!("{:>2}. {}", i + 1, l.title))
-                .collect(),
-            *selected,
-            app.lesson_index,
-        ),
-        Some(Overlay::Apps { selected }) => (
-            "Switch the app (restarts the WSGI server)",
-            LAB_APPS.iter().map(|a| a.to_string()).collect(),
-            *selected,
-            LAB_APPS
-                .iter()
-                .position(|a| *a == app.app_spec)
-                .unwrap_or(usize::MAX),
-        ),
-        Some(Overlay::Restore {
-            selected,
-            modified,
-            confirm,
-        }) => {
-            if *confirm {
-                let text = vec![
-                    Line::default(),
-                    Line::styled(
-                        format!(
-                            " Restore {} to the original? Your changes to it are lost.",
-                            RESTORABLE[*selected]
-                        ),
-                        theme.server_error,
-                    ),
-                    Line::default(),
-                    Line::styled(" y restores · any other key keeps your file", theme.dim),
-                ];
-                frame.render_widget(
-                    Paragraph::new(text).block(overlay_block(app, "Restore a lab file")),
-                    area,
-                );
-                return;
-            }
-            (
-                "Restore a lab file (Enter, then y)",
-                RESTORABLE
+    let (title, entries, selected, current): (&str, Vec<String>, usize, usize) =
+        match &app.overlay {
+            Some(Overlay::Lessons { selected }) => (
+                "Lessons",
+                app.lessons
                     .iter()
-                    .zip(modified)
-                    .map(|(name, changed)| {
-                        format!(
-                            "{name:<20} {}",
-                            if *changed {
-                                "changed by you"
-                            } else {
-                                "original"
-                            }
-                        )
-                    })
+                    .enumerate()
+                    .map(|(i, l)| format!("{:>2}. {}", i + 1, l.title))
                     .collect(),
                 *selected,
-                usize::MAX,
-            )
-        }
-        _ => return,
-    };
+                app.lesson_index,
+            ),
+            Some(Overlay::Apps { selected, typing }) => (
+                "Switch the app (restarts the WSGI server)",
+                LAB_APPS
+                    .iter()
+                    .map(|a| a.to_string())
+                    .chain(std::iter::once(match typing {
+                        Some(line) => format!("> {line}▏"),
+                        None => "> type any APP: module:callable, file.py:callable, builtin:NAME"
+                            .to_owned(),
+                    }))
+                    .collect(),
+                *selected,
+                LAB_APPS
+                    .iter()
+                    .position(|a| *a == app.app_spec)
+                    .unwrap_or(usize::MAX),
+            ),
+            Some(Overlay::Restore {
+                selected,
+                modified,
+                confirm,
+            }) => {
+                if *confirm {
+                    let text = vec![
+                        Line::default(),
+                        Line::styled(
+                            format!(
+                                " Restore {} to the original? Your changes to it are lost.",
+                                RESTORABLE[*selected]
+                            ),
+                            theme.server_error,
+                        ),
+                        Line::default(),
+                        Line::styled(" y restores · any other key keeps your file", theme.dim),
+                    ];
+                    frame.render_widget(
+                        Paragraph::new(text).block(overlay_block(app, "Restore a lab file")),
+                        area,
+                    );
+                    return;
+                }
+                (
+                    "Restore a lab file (Enter, then y)",
+                    RESTORABLE
+                        .iter()
+                        .zip(modified)
+                        .map(|(name, changed)| {
+                            format!(
+                                "{name:<20} {}",
+                                if *changed {
+                                    "changed by you"
+                                } else {
+                                    "original"
+                                }
+                            )
+                        })
+                        .collect(),
+                    *selected,
+                    usize::MAX,
+                )
+            }
+            _ => return,
+        };
     let lines: Vec<Line> = entries
         .into_iter()
         .enumerate()
