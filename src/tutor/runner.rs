@@ -522,6 +522,10 @@ async fn spawn(
         Process::WsgiServer => plan.wsgi_server_command(),
     };
     cmd.stdout(Stdio::piped());
+    // Signals from the terminal (SIGHUP when the window closes) are the tutor's to handle:
+    // it stops the servers in order; the servers still die with it (stdin, PDEATHSIG).
+    #[cfg(unix)]
+    cmd.process_group(0);
     match std::fs::OpenOptions::new()
         .create(true)
         .append(true)
