@@ -22,6 +22,31 @@ use crate::lessons::pack::Pack;
 
 static NGINX_SYNTAX: &str = include_str!("../../assets/syntaxes/nginx.sublime-syntax");
 
+/// HTTP messages as lessons show them: request or status line, headers, then the body.
+const HTTP_SYNTAX: &str = r#"%YAML 1.2
+---
+name: HTTP
+scope: source.http
+file_extensions: [http]
+contexts:
+  main:
+    - match: '^([A-Z]+)\s+(\S+)\s+(HTTP/[0-9.]+)\s*$'
+      captures:
+        1: keyword.control.http
+        2: string.unquoted.uri.http
+        3: constant.numeric.http
+    - match: '^(HTTP/[0-9.]+)\s+([0-9]{3})(.*)$'
+      captures:
+        1: constant.numeric.http
+        2: constant.numeric.status.http
+        3: string.unquoted.reason.http
+    - match: '^([A-Za-z0-9!#$%&''*+.^_`|~-]+)(:)(.*)$'
+      captures:
+        1: entity.name.tag.header.http
+        2: punctuation.separator.http
+        3: string.unquoted.value.http
+"#;
+
 pub use crate::lessons::pack::Lesson;
 
 /// Live values for `{{placeholders}}` (comparable, so the pane re-renders only on change).
@@ -76,8 +101,10 @@ static HIGHLIGHTER: OnceLock<Highlighter> = OnceLock::new();
 pub fn warm_up() {
     HIGHLIGHTER.get_or_init(|| {
         let mut builder = SyntaxSet::load_defaults_newlines().into_builder();
-        if let Ok(nginx) = SyntaxDefinition::load_from_str(NGINX_SYNTAX, true, Some("nginx")) {
-            builder.add(nginx);
+        for (text, name) in [(NGINX_SYNTAX, "nginx"), (HTTP_SYNTAX, "http")] {
+            if let Ok(syntax) = SyntaxDefinition::load_from_str(text, true, Some(name)) {
+                builder.add(syntax);
+            }
         }
         Highlighter {
             syntaxes: builder.build(),
@@ -457,6 +484,8 @@ mod tests {
             text.last().unwrap() == "next and pep <https://peps.python.org/pep-3333/>",
             "{text:?}"
         );
+        let http = code_lines("GET / HTTP/1.1\nHost: example\n", "http", &theme);
+        assert!(http[0].spans.len() > 3, "{http:?}");
         // nginx is highlighted: the code line has several coloured spans.
         let code = lines
             .iter()
