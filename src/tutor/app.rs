@@ -1012,6 +1012,12 @@ impl App {
                             }));
                         }
                         self.overlay = Some(Overlay::Compare { replay });
+                        if matches!(received.method.as_str(), "POST" | "PUT" | "PATCH") {
+                            self.notice = Some(
+                                "the trace does not keep request bodies: replayed without one"
+                                    .into(),
+                            );
+                        }
                     }
                 } else {
                     self.notice = Some("no request to replay yet: press m to send one".into());

@@ -24,6 +24,16 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     if anim.paused {
         title.push(Span::styled("paused ", theme.client_error));
     }
+    // Name the request that entered last, so a dot can be told from the others.
+    if !anim.rates_mode
+        && let Some(req) = anim.flights.last().and_then(|f| app.traffic.get(f.seq))
+    {
+        let status = req.status().map_or(String::new(), |s| format!(" → {s}"));
+        title.push(Span::styled(
+            format!("· ● {} {}{status} ", req.method(), req.target()),
+            theme.status(req.status()),
+        ));
+    }
     let block = pane_block(app, Line::from(title), Some(Pane::Traffic));
     let inner = block.inner(area);
     frame.render_widget(block, area);
