@@ -168,3 +168,25 @@ fn wide_inspector_grows_when_it_has_the_focus() {
     app.update(press(KeyCode::Enter));
     insta::assert_snapshot!(screen(&app));
 }
+
+#[test]
+fn every_size_draws_without_panicking() {
+    let mut app = app(120, 40, Some("all"));
+    app.update(Msg::Tick { now_ms: 0 });
+    app.update(Msg::Tick { now_ms: 700 });
+    for overlay in [None, Some('?'), Some('m'), Some('W')] {
+        if let Some(c) = overlay {
+            app.update(key(c));
+        }
+        for width in (1..=140).step_by(11) {
+            for height in (1..=50).step_by(6) {
+                app.update(Msg::Resize(width, height));
+                for _ in 0..3 {
+                    app.update(press(KeyCode::Tab));
+                    let _ = screen(&app);
+                }
+            }
+        }
+        app.update(press(KeyCode::Esc));
+    }
+}

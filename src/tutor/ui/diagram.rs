@@ -37,7 +37,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let block = pane_block(app, Line::from(title), Some(Pane::Traffic));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if inner.width < 40 || inner.height < 6 {
+    // Four boxes of 10 and three edges of 3 at the least.
+    if inner.width < 4 * 10 + 3 * 3 || inner.height < 6 {
         return;
     }
     let box_w = ((inner.width.saturating_sub(3 * 5)) / 4).clamp(10, 18);
