@@ -341,3 +341,34 @@ fn sigterm_stops_the_tutor_and_both_servers() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn the_request_menu_sends_a_real_request_through_both_servers() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let session = Session::start("menu");
+    session.wait_ready();
+    session.keys("m");
+    session.wait_for(
+        &[
+            "Send a request",
+            &format!("curl -i 'http://127.0.0.1:{}/'", session.web),
+        ],
+        Duration::from_secs(10),
+    );
+    session.keys("Enter");
+    let screen = session.wait_for(
+        &[
+            "GET / → 200",
+            "user-agent: wsgi-tutor/0.1",
+            "x-forwarded-for",
+        ],
+        Duration::from_secs(15),
+    );
+    assert!(
+        row(&screen, "/").is_some_and(|line| line.contains("WSGI")),
+        "{screen}"
+    );
+}
