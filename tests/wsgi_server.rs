@@ -91,6 +91,18 @@ def app(environ, start_response):
         return reply(start_response, "printed")
     if path == "/headers":
         return reply(start_response, str(sum(1 for k in environ if k.startswith("HTTP_X_H"))))
+    if path == "/fail-midway":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        def chunks():
+            yield b"partial "
+            time.sleep(0.2)
+            raise RuntimeError("failed after the headers went out")
+        return chunks()
+    if path == "/bytes-print":
+        sys.stdout.buffer.write(b"not utf-8: \xff\xfe\n")
+        sys.stdout.buffer.flush()
+        print("printed after the bad bytes")
+        return reply(start_response, "ok")
     if path == "/empty":
         start_response("200 OK", [("Content-Type", "text/plain"), ("X-Empty", "yes")])
         return [b"", b""]
@@ -437,6 +449,52 @@ fn app_output_is_logged_with_the_worker_pid_not_mixed_into_responses() {
     assert!(line.contains(&format!("[{pid}]")), "{line}");
     server.log.wait_for("hello from wsgi.errors", SECS_20);
     assert_eq!(server.get("/").text(), "probe");
+}
+
+#[test]
+fn a_failure_after_the_headers_went_out_cuts_the_connection() {
+    let (_dir, server) = probe(&[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .write_all(b"GET /fail-midway HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    stream.set_read_timeout(Some(SECS_20)).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("partial "), "{text}");
+    assert!(
+        !text.ends_with("0\r\n\r\n"),
+        "the body must not look complete: {text:?}"
+    );
+    server
+        .log
+        .wait_for("RuntimeError: failed after the headers went out", SECS_20);
+    assert_eq!(server.get("/").text(), "probe");
+}
+
+#[test]
+fn max_requests_replaces_a_worker() {
+    let (_dir, server) = probe(&["--max-requests", "2"]);
+    let first = server.get("/pid").text();
+    assert_eq!(server.get("/pid").text(), first);
+    let third = server.get("/pid").text();
+    assert_ne!(third, first);
+    server
+        .log
+        .wait_for(&format!("Worker exiting (pid: {first})"), SECS_20);
+}
+
+#[test]
+fn output_that_is_not_utf8_does_not_stop_the_logging() {
+    let (_dir, server) = probe(&[]);
+    assert_eq!(server.get("/bytes-print").text(), "ok");
+    server.log.wait_for("printed after the bad bytes", SECS_20);
+    assert_eq!(server.get("/bytes-print").text(), "ok");
+    server
+        .log
+        .wait_count("printed after the bad bytes", 2, SECS_20);
 }
 
 #[cfg(unix)]

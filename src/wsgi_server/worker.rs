@@ -107,9 +107,14 @@ pub fn spawn(
     log::info(pid, &format!("Booting worker with pid: {pid}"));
 
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            log::error_log(pid, Level::App, &line);
+        // Bytes, not `lines()`: an app may print anything, and a line that is not UTF-8
+        // must not stop the reading (the worker would then block on a full stderr pipe).
+        let mut reader = BufReader::new(stderr);
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            log::error_log(pid, Level::App, text.trim_end_matches(['\r', '\n']));
+            line.clear();
         }
     });
 
