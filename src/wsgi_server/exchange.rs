@@ -418,17 +418,10 @@ impl Responder {
         if let Some(respond) = self.respond.take() {
             self.status = status.as_u16();
             let response = plain(status, message);
-            self.bytes = response_len(&response);
+            self.bytes = response.body().known_len();
             self.headers = crate::trace::headers_of(response.headers());
             let _ = respond.send(response);
         }
-    }
-}
-
-fn response_len(response: &Response<WsgiBody>) -> u64 {
-    match response.body() {
-        WsgiBody::Full(data) => data.as_ref().map_or(0, |d| d.len() as u64),
-        WsgiBody::Stream { .. } => 0,
     }
 }
 

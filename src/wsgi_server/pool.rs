@@ -310,7 +310,8 @@ impl Pool {
                     None => true,
                 };
                 if leaving || state.stopping || worker.generation < state.generation {
-                    retire(state, worker, "reload");
+                    let reason = if state.stopping { "shutdown" } else { "reload" };
+                    retire(state, worker, reason);
                 } else {
                     give(state, worker);
                 }
