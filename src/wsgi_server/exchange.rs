@@ -293,11 +293,15 @@ impl Responder {
     fn build_head(&mut self, payload: Bytes, trip: &Trip) -> Result<Response<()>, AppErrorReport> {
         let head = Head::parse(payload);
         let status_line = super::environ::latin1(&head.status);
-        let headers: Vec<(String, String)> = head
-            .headers
-            .iter()
-            .map(|(n, v)| (super::environ::latin1(n), super::environ::latin1(v)))
-            .collect();
+        // Text copies of the headers are for the trace only; skip them when it is off.
+        let headers: Vec<(String, String)> = if trip.sink.enabled() {
+            head.headers
+                .iter()
+                .map(|(n, v)| (super::environ::latin1(n), super::environ::latin1(v)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         trip.sink
             .emit(Some(&trip.request_id), || Hop::StartResponse {
                 status: status_line.clone(),
