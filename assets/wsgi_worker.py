@@ -331,7 +331,9 @@ class Worker:
                 parts.append(value)
             text = "\0".join(parts)
             if text.count("\0") != 2 * len(head[1]):
-                raise SpecError("start_response: a header name or value contains a NUL character")
+                raise SpecError(
+                    "start_response: a header name or value contains a NUL character"
+                )
             try:
                 return frame(0x48, text.encode("latin-1"))
             except UnicodeEncodeError:
@@ -402,9 +404,8 @@ class Worker:
                     head_bytes = head_frame()
                     finished = True
                     if data:
-                        channel.write(
-                            b"".join((head_bytes, HEADER.pack(0x44, len(data)), data, END_FRAME))
-                        )
+                        data_header = HEADER.pack(0x44, len(data))
+                        channel.write(b"".join((head_bytes, data_header, data, END_FRAME)))
                     else:
                         channel.write(head_bytes + END_FRAME)
                     return
@@ -440,15 +441,16 @@ class Worker:
             # Drop this file's own frame: the learner's code is what matters.
             if len(tb) > 2 and ("wsgi_worker" in tb[1] or "<string>" in tb[1]):
                 del tb[1]
-            self.report(out, "exception", "".join(traceback.format_exception_only(type(error), error)).strip(), "".join(tb))
+            message = "".join(traceback.format_exception_only(type(error), error)).strip()
+            self.report(out, "exception", message, "".join(tb))
         finally:
             close = None if type(result) is list else getattr(result, "close", None)
             if close is not None:
                 try:
                     close()
                 except Exception as error:
-                    tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-                    self.report(out, "exception", "close() raised %r" % error, tb)
+                    tb = traceback.format_exception(type(error), error, error.__traceback__)
+                    self.report(out, "exception", "close() raised %r" % error, "".join(tb))
             if not finished:
                 out.append(END_FRAME)
                 channel.write(b"".join(out))
@@ -482,7 +484,8 @@ def main():
     except BaseException as error:
         out = []
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        Worker.report(out, "boot", "".join(traceback.format_exception_only(type(error), error)).strip(), tb)
+        message = "".join(traceback.format_exception_only(type(error), error)).strip()
+        Worker.report(out, "boot", message, tb)
         channel.write(b"".join(out))
         sys.exit(3)  # gunicorn's WORKER_BOOT_ERROR
     channel.write(frame(0x42, str(os.getpid()).encode()))
