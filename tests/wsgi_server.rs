@@ -650,6 +650,19 @@ fn trace_events_follow_one_request_by_its_id() {
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[1].len(), 32);
     assert!(ids[1].bytes().all(|b| b.is_ascii_hexdigit()));
+    // What the app prints is traced with the request it was serving.
+    let print_id = "fedcba9876543210fedcba9876543210";
+    request(
+        server.port,
+        "GET",
+        "/print",
+        &[("X-Request-Id", print_id)],
+        b"",
+    );
+    let line = server.trace.wait_for("hello from wsgi.errors", SECS_20);
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["event"], "app_output");
+    assert_eq!(event["request_id"], print_id);
     // The application's failures are trace events too.
     request(server.port, "GET", "/crash", &[], b"");
     server.trace.wait_for("\"app_error\"", SECS_20);

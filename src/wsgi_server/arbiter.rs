@@ -95,6 +95,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
                 app: app.clone(),
                 chdir: args.chdir.clone(),
                 timeout: Duration::from_secs(args.timeout.max(1)),
+                sink: sink.clone(),
             };
             let (pool, failed) = Pool::start(config, args.workers, args.max_requests, sink.clone());
             (Backend::Workers(pool), Some(failed))

@@ -114,6 +114,9 @@ pub async fn run(
     respond: oneshot::Sender<Response<WsgiBody>>,
 ) {
     let dispatched = Instant::now();
+    if trip.sink.enabled() {
+        *worker.request_id.lock().expect("request id lock") = Some(trip.request_id.clone());
+    }
     let mut responder = Responder {
         respond: Some(respond),
         stream: None,
