@@ -110,6 +110,10 @@ def app(environ, start_response):
 
 application = app
 validated = validator(app)
+
+def make():
+    """An application factory, like Flask's create_app()."""
+    return app
 "#;
 
 fn probe(args: &[&str]) -> (tempfile::TempDir, Server) {
@@ -474,6 +478,14 @@ fn a_failure_after_the_headers_went_out_cuts_the_connection() {
     server
         .log
         .wait_for("RuntimeError: failed after the headers went out", SECS_20);
+    assert_eq!(server.get("/").text(), "probe");
+}
+
+#[test]
+fn a_factory_named_with_parentheses_is_called_and_modules_import_from_chdir() {
+    let dir = app_dir(&[("probe.py", PROBE)]);
+    let chdir = dir.path().display().to_string();
+    let server = Server::start(&["--chdir", &chdir, "probe:make()"]);
     assert_eq!(server.get("/").text(), "probe");
 }
 
