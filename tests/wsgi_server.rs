@@ -586,7 +586,7 @@ fn the_worker_count_changes_at_runtime() {
     let (_dir, mut server) = probe(&["--control-stdin", "--trace-json"]);
     server.trace.wait_count("worker_booted", 1, SECS_20);
     server.control("workers 3");
-    server.trace.wait_count("\"workers_changed\"", 1, SECS_20);
+    server.trace.wait_count("\"workers_changed\"", 2, SECS_20);
     server.trace.wait_count("worker_booted", 3, SECS_20);
     server.control("workers -1");
     server.trace.wait_count("worker_exited", 1, SECS_20);
@@ -605,10 +605,11 @@ fn the_worker_count_changes_at_runtime() {
         .filter(|e| e["event"] == "workers_changed")
         .map(|e| e["workers"].as_u64().unwrap())
         .collect();
+    // The first event announces the starting count.
     let want: &[u64] = if cfg!(unix) {
-        &[3, 2, 1, 2, 1]
+        &[1, 3, 2, 1, 2, 1]
     } else {
-        &[3, 2, 1]
+        &[1, 3, 2, 1]
     };
     assert_eq!(changes, want);
     assert_eq!(server.get("/").text(), "probe");
@@ -693,6 +694,19 @@ fn an_app_that_cannot_be_imported_stops_the_server_with_the_python_error() {
         "{log}"
     );
     assert!(log.contains("Reason: Worker failed to boot."), "{log}");
+}
+
+#[test]
+fn a_busy_port_is_reported_and_the_server_exits() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(wsgi::BIN)
+        .args(["wsgi-server", "-b", &addr, "builtin:hello"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Connection in use"), "{err}");
 }
 
 #[test]

@@ -55,6 +55,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
                 Level::Error,
                 "Retry with another address, e.g. -b 127.0.0.1:8001",
             );
+            log::flush();
             return ExitCode::FAILURE;
         }
     };

@@ -113,6 +113,8 @@ impl Pool {
             arbiter_pid: std::process::id(),
             boot_failed,
         });
+        let workers = workers.max(1);
+        pool.sink.emit(None, || Hop::WorkersChanged { workers });
         tokio::spawn(manage(pool.clone(), rx, news_rx));
         let _ = pool.messages.send(Message::Rebalance);
         (pool, boot_failed_rx)
