@@ -29,6 +29,7 @@ import signal
 import struct
 import sys
 import traceback
+from itertools import chain
 
 HEADER = struct.Struct("<BI")
 U32 = struct.Struct("<I")
@@ -325,12 +326,9 @@ class Worker:
         sent = False  # has the head gone to the arbiter (it can no longer change)?
 
         def head_frame():
-            parts = [head[0]]
-            for name, value in head[1]:
-                parts.append(name)
-                parts.append(value)
-            text = "\0".join(parts)
-            if text.count("\0") != 2 * len(head[1]):
+            status, headers = head
+            text = "\0".join([status, *chain.from_iterable(headers)])
+            if text.count("\0") != 2 * len(headers):
                 raise SpecError(
                     "start_response: a header name or value contains a NUL character"
                 )
