@@ -29,11 +29,13 @@ import signal
 import struct
 import sys
 import traceback
+from itertools import chain
 
 HEADER = struct.Struct("<BI")
 U32 = struct.Struct("<I")
 READ_SIZE = 256 * 1024
 HAVE_READV = hasattr(os, "readv")  # not on Windows
+END_FRAME = HEADER.pack(0x45, 0)
 
 # Headers that belong to one connection, not to the response: only the server sets them.
 HOP_BY_HOP = frozenset(
@@ -71,6 +73,12 @@ class Channel:
     def read_frame(self):
         """The next (kind, payload), or None when the arbiter closed the pipe."""
         buf, pos = self.buf, self.pos
+        if len(buf) - pos >= 5:
+            kind, size = HEADER.unpack_from(buf, pos)
+            end = pos + 5 + size
+            if len(buf) >= end:
+                self.pos = end
+                return kind, buf[pos + 5 : end]
         while len(buf) - pos < 5:
             buf, pos = self._more(buf, pos)
             if buf is None:
@@ -108,6 +116,8 @@ def frame(kind, payload):
 
 class Input:
     """`wsgi.input`: the request body, read from inline bytes or from `b` frames on demand."""
+
+    __slots__ = ("_channel", "_buf", "_more")
 
     def __init__(self, channel, data, streamed):
         self._channel = channel
@@ -288,27 +298,26 @@ class Worker:
             pass
 
     def serve(self):
-        channel = self.channel
+        channel, base, call_app = self.channel, self.base, self.call_app
+        unpack_u32 = U32.unpack_from
         while True:
             got = channel.read_frame()
             if got is None:
                 return
-            if got[0] == 0x52:  # R
-                self.handle(got[1])
-
-    def handle(self, payload):
-        mode = payload[0]
-        (env_len,) = U32.unpack_from(payload, 1)
-        items = payload[5 : 5 + env_len].decode("latin-1").split("\0")
-        environ = self.base.copy()
-        pairs = iter(items)
-        environ.update(zip(pairs, pairs))
-        body = Input(self.channel, payload[5 + env_len :], mode == 2)
-        environ["wsgi.input"] = body
-        try:
-            self.call_app(environ)
-        finally:
-            body.drain()
+            kind, payload = got
+            if kind != 0x52:  # R
+                continue
+            (env_len,) = unpack_u32(payload, 1)
+            items = payload[5 : 5 + env_len].decode("latin-1").split("\0")
+            environ = base.copy()
+            pairs = iter(items)
+            environ.update(zip(pairs, pairs))
+            body = Input(channel, payload[5 + env_len :], payload[0] == 2)
+            environ["wsgi.input"] = body
+            try:
+                call_app(environ)
+            finally:
+                body.drain()
 
     def call_app(self, environ):
         channel = self.channel
@@ -317,13 +326,12 @@ class Worker:
         sent = False  # has the head gone to the arbiter (it can no longer change)?
 
         def head_frame():
-            parts = [head[0]]
-            for name, value in head[1]:
-                parts.append(name)
-                parts.append(value)
-            text = "\0".join(parts)
-            if text.count("\0") != 2 * len(head[1]):
-                raise SpecError("start_response: a header name or value contains a NUL character")
+            status, headers = head
+            text = "\0".join([status, *chain.from_iterable(headers)])
+            if text.count("\0") != 2 * len(headers):
+                raise SpecError(
+                    "start_response: a header name or value contains a NUL character"
+                )
             try:
                 return frame(0x48, text.encode("latin-1"))
             except UnicodeEncodeError:
@@ -381,8 +389,24 @@ class Worker:
             body_chunk(data, True)
 
         result = None
+        finished = False  # the fast path below wrote the whole response already
         try:
             result = self.app(environ, start_response)
+            if type(result) is list and not sent and head is not None:
+                # The common case, a complete body: head, data and end in one write.
+                try:
+                    data = b"".join(result)
+                except TypeError:
+                    data = None  # not all bytes: the checks below say which rule broke
+                if data is not None:
+                    head_bytes = head_frame()
+                    finished = True
+                    if data:
+                        data_header = HEADER.pack(0x44, len(data))
+                        channel.write(b"".join((head_bytes, data_header, data, END_FRAME)))
+                    else:
+                        channel.write(head_bytes + END_FRAME)
+                    return
             if isinstance(result, (str, bytes)) and not isinstance(result, bytes):
                 raise SpecError(
                     "the application returned a str; it must return an iterable of bytes, "
@@ -415,17 +439,19 @@ class Worker:
             # Drop this file's own frame: the learner's code is what matters.
             if len(tb) > 2 and ("wsgi_worker" in tb[1] or "<string>" in tb[1]):
                 del tb[1]
-            self.report(out, "exception", "".join(traceback.format_exception_only(type(error), error)).strip(), "".join(tb))
+            message = "".join(traceback.format_exception_only(type(error), error)).strip()
+            self.report(out, "exception", message, "".join(tb))
         finally:
-            close = getattr(result, "close", None)
+            close = None if type(result) is list else getattr(result, "close", None)
             if close is not None:
                 try:
                     close()
                 except Exception as error:
-                    tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-                    self.report(out, "exception", "close() raised %r" % error, tb)
-            out.append(frame(0x45, b""))
-            channel.write(b"".join(out))
+                    tb = traceback.format_exception(type(error), error, error.__traceback__)
+                    self.report(out, "exception", "close() raised %r" % error, "".join(tb))
+            if not finished:
+                out.append(END_FRAME)
+                channel.write(b"".join(out))
 
     @staticmethod
     def report(out, kind, message, tb):
@@ -456,7 +482,8 @@ def main():
     except BaseException as error:
         out = []
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        Worker.report(out, "boot", "".join(traceback.format_exception_only(type(error), error)).strip(), tb)
+        message = "".join(traceback.format_exception_only(type(error), error)).strip()
+        Worker.report(out, "boot", message, tb)
         channel.write(b"".join(out))
         sys.exit(3)  # gunicorn's WORKER_BOOT_ERROR
     channel.write(frame(0x42, str(os.getpid()).encode()))

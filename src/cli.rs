@@ -158,10 +158,11 @@ pub struct WsgiServerArgs {
     /// The number of worker processes.
     #[arg(short = 'w', long = "workers", value_name = "N", default_value_t = 1)]
     pub workers: usize,
-    /// Workers silent for more than this many seconds are killed and restarted.
+    /// A worker busy for longer than this many seconds on one request (or on importing the
+    /// app) is killed and replaced; its client gets 504.
     #[arg(short = 't', long = "timeout", value_name = "S", default_value_t = 30)]
     pub timeout: u64,
-    /// How long to wait for in-flight requests on shutdown or reload.
+    /// How long in-flight requests may take to finish on shutdown.
     #[arg(long = "graceful-timeout", value_name = "S", default_value_t = 30)]
     pub graceful_timeout: u64,
     /// Restart a worker after it has served this many requests (0: never).

@@ -161,6 +161,9 @@ pub enum Hop {
     WorkerExited { worker_pid: u32, reason: String },
     /// The number of workers changed.
     WorkersChanged { workers: usize },
+    /// A line a worker's application printed (stdout, stderr or `wsgi.errors`); the
+    /// request id is the one that worker was serving last.
+    AppOutput { worker_pid: u32, line: String },
 }
 
 /// Microseconds on the monotonic clock shared by every process on this machine.

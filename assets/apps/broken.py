@@ -30,7 +30,8 @@ def application(environ, start_response):
         return [b""]
     links = "".join(
         '<li><a href="%s">%s</a></li>' % (p, p)
-        for p in ("/exception", "/no-start", "/str-body", "/bad-header", "/hop-by-hop", "/bad-status")
+        for p in ["/exception", "/no-start", "/str-body", "/bad-header", "/hop-by-hop",
+                  "/bad-status"]
     )
     start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
     return [("<h1>Pick a mistake</h1><ul>%s</ul>" % links).encode()]

@@ -11,6 +11,7 @@ count = 0  # one per worker process
 def application(environ, start_response):
     global count
     count += 1
-    body = ("Worker %d has served this page %d time%s.\n" % (os.getpid(), count, "" if count == 1 else "s")).encode()
+    text = "Worker %d has served this page %d time(s).\n" % (os.getpid(), count)
+    body = text.encode("utf-8")
     start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
     return [body]

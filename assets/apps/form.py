@@ -21,10 +21,8 @@ def application(environ, start_response):
         body = environ["wsgi.input"].read(length)  # bytes, exactly as the client sent them
         fields = parse_qs(body.decode("utf-8"))
         name = fields.get("name", ["stranger"])[0]
-        page = "<!doctype html><meta charset='utf-8'><p>Hello, %s! (%d bytes read from wsgi.input)</p>" % (
-            html.escape(name),
-            len(body),
-        )
+        page = "<!doctype html><meta charset='utf-8'><p>Hello, %s! (%d bytes read from wsgi.input)</p>"
+        page = page % (html.escape(name), len(body))
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
         return [page.encode("utf-8")]
     start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])

@@ -61,7 +61,8 @@ def hello(request):
 
 @app.route("/api")
 def api(request):
-    return Response(json.dumps({"method": request.method, "path": request.path}), content_type="application/json")
+    data = {"method": request.method, "path": request.path}
+    return Response(json.dumps(data), content_type="application/json")
 
 
 application = app  # the name the WSGI server looks for by default

@@ -67,8 +67,9 @@ def hello(environ, start_response):
 
 def show_environ(environ, start_response):
     rows = "".join(
-        "<tr><th>%s</th><td><code>%s</code></td></tr>" % (html.escape(k), html.escape(repr(environ[k])))
-        for k in sorted(environ)
+        "<tr><th>%s</th><td><code>%s</code></td></tr>"
+        % (html.escape(key), html.escape(repr(environ[key])))
+        for key in sorted(environ)
     )
     return page(start_response, "The environ", "<table>%s</table>" % rows)
 
@@ -78,18 +79,24 @@ def form(environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         fields = parse_qs(environ["wsgi.input"].read(length).decode("utf-8"))
         name = fields.get("name", ["stranger"])[0]
-        return page(start_response, "Hello, %s!" % html.escape(name), "<p><a href='/form'>again</a></p>")
+        title = "Hello, %s!" % html.escape(name)
+        return page(start_response, title, "<p><a href='/form'>again</a></p>")
     return page(
         start_response,
         "A form",
-        "<form method='post'><label>Your name <input name='name'></label> <button>Send</button></form>",
+        "<form method='post'><label>Your name <input name='name'></label>"
+        " <button>Send</button></form>",
     )
 
 
 def slow(environ, start_response):
     ms = int(parse_qs(environ.get("QUERY_STRING", "")).get("ms", ["1000"])[0])
     time.sleep(ms / 1000)
-    return page(start_response, "Slept %d ms" % ms, "<p>This worker could serve nobody else meanwhile.</p>")
+    return page(
+        start_response,
+        "Slept %d ms" % ms,
+        "<p>This worker could serve nobody else meanwhile.</p>",
+    )
 
 
 def stream(environ, start_response):
@@ -107,7 +114,8 @@ def stream(environ, start_response):
 def counter(environ, start_response):
     global count
     count += 1
-    return page(start_response, "Counter", "<p>Worker %d has served this page %d times.</p>" % (os.getpid(), count))
+    text = "<p>Worker %d has served this page %d times.</p>" % (os.getpid(), count)
+    return page(start_response, "Counter", text)
 
 
 def boom(environ, start_response):

@@ -55,6 +55,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
                 Level::Error,
                 "Retry with another address, e.g. -b 127.0.0.1:8001",
             );
+            log::flush();
             return ExitCode::FAILURE;
         }
     };
@@ -95,6 +96,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
                 app: app.clone(),
                 chdir: args.chdir.clone(),
                 timeout: Duration::from_secs(args.timeout.max(1)),
+                sink: sink.clone(),
             };
             let (pool, failed) = Pool::start(config, args.workers, args.max_requests, sink.clone());
             (Backend::Workers(pool), Some(failed))
@@ -114,7 +116,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
     let graceful = GracefulShutdown::new();
     let mut exit = ExitCode::SUCCESS;
 
-    let stop_reason: Option<&'static str> = loop {
+    loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -129,21 +131,19 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
                 serve_connection(&builder, &graceful, stream, peer, local, shared.clone());
             }
             control = control_rx.recv() => match control {
-                Some(Control::Stop { signal }) => break Some(signal),
+                Some(Control::Stop) | None => break,
                 Some(Control::Pool(command)) => {
-                    log::info(me, &format!("Handling signal: {}", control::signal_name(Control::Pool(command))));
                     if let Backend::Workers(pool) = &shared.backend {
                         pool.command(command);
                     }
                 }
-                None => break None,
             },
             Ok(()) = wait_boot_failure(&mut boot_failed) => {
                 exit = ExitCode::from(EXIT_BOOT_ERROR);
-                break None;
+                break;
             }
         }
-    };
+    }
     drop(listener);
 
     if exit != ExitCode::SUCCESS {
@@ -156,9 +156,6 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
         return exit;
     }
 
-    if let Some(signal) = stop_reason {
-        log::info(me, &format!("Handling signal: {signal}"));
-    }
     let deadline = Instant::now() + Duration::from_secs(args.graceful_timeout);
     // A second Ctrl-C (or stop) while waiting means: stop now.
     tokio::select! {
@@ -166,7 +163,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
         () = tokio::time::sleep_until(deadline.into()) => {
             log::error_log(me, Level::Warning, "Graceful timeout: cutting the remaining connections");
         }
-        Some(Control::Stop { .. }) = control_rx.recv() => {
+        Some(Control::Stop) = control_rx.recv() => {
             log::error_log(me, Level::Warning, "Stopping now, without waiting for in-flight requests");
         }
     }

@@ -31,6 +31,14 @@ impl WsgiBody {
     pub fn empty() -> Self {
         WsgiBody::Full(None)
     }
+
+    /// The length of a complete body (0 for a stream: not known yet).
+    pub fn known_len(&self) -> u64 {
+        match self {
+            WsgiBody::Full(data) => data.as_ref().map_or(0, |d| d.len() as u64),
+            WsgiBody::Stream { .. } => 0,
+        }
+    }
 }
 
 impl Body for WsgiBody {

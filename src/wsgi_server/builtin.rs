@@ -60,10 +60,7 @@ pub async fn serve(name: &str, environ: &Environ, body: Bytes, trip: Trip) -> Re
             StatusCode::INTERNAL_SERVER_ERROR,
             "The application raised an exception; the traceback is in the WSGI server's log.",
         );
-        let bytes = match response.body() {
-            WsgiBody::Full(d) => d.as_ref().map_or(0, |d| d.len() as u64),
-            WsgiBody::Stream { .. } => 0,
-        };
+        let bytes = response.body().known_len();
         trip.finish(500, bytes, started.elapsed().as_micros() as u64, Vec::new());
         return response;
     };

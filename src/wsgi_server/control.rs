@@ -20,11 +20,8 @@ use super::pool::Command;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
     Pool(Command),
-    /// Stop gracefully; `signal` names the cause for the log, like gunicorn's
-    /// "Handling signal: term".
-    Stop {
-        signal: &'static str,
-    },
+    /// Stop gracefully.
+    Stop,
 }
 
 /// One stdin command line, or an error that lists the commands.
@@ -38,7 +35,7 @@ pub fn parse(line: &str) -> Result<Control, String> {
             Ok(n) if n >= 1 => Control::Pool(Command::SetWorkers(n)),
             _ => return Err(format!("workers needs a number of at least 1, got {n:?}")),
         },
-        ["stop"] | ["quit"] | ["term"] => Control::Stop { signal: "stop" },
+        ["stop"] | ["quit"] | ["term"] => Control::Stop,
         _ => {
             return Err(format!(
                 "unknown control command {line:?}; the commands are: reload, workers N, \
@@ -59,6 +56,7 @@ pub fn read_stdin(tx: UnboundedSender<Control>, pid: u32) {
             }
             match parse(&line) {
                 Ok(control) => {
+                    super::log::info(pid, &format!("Control command: {}", line.trim()));
                     if tx.send(control).is_err() {
                         return;
                     }
@@ -66,9 +64,8 @@ pub fn read_stdin(tx: UnboundedSender<Control>, pid: u32) {
                 Err(message) => super::log::error_log(pid, super::log::Level::Warning, &message),
             }
         }
-        let _ = tx.send(Control::Stop {
-            signal: "end of stdin",
-        });
+        super::log::info(pid, "Control input ended: stopping");
+        let _ = tx.send(Control::Stop);
     });
 }
 
@@ -76,24 +73,28 @@ pub fn read_stdin(tx: UnboundedSender<Control>, pid: u32) {
 #[cfg(unix)]
 pub fn watch_signals(tx: UnboundedSender<Control>) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let table: [(SignalKind, Control); 5] = [
-        (SignalKind::hangup(), Control::Pool(Command::Reload)),
-        (SignalKind::terminate(), Control::Stop { signal: "term" }),
-        (SignalKind::interrupt(), Control::Stop { signal: "int" }),
+    let table: [(SignalKind, &str, Control); 5] = [
+        (SignalKind::hangup(), "hup", Control::Pool(Command::Reload)),
+        (SignalKind::terminate(), "term", Control::Stop),
+        (SignalKind::interrupt(), "int", Control::Stop),
         (
             SignalKind::from_raw(libc::SIGTTIN),
+            "ttin",
             Control::Pool(Command::Increment),
         ),
         (
             SignalKind::from_raw(libc::SIGTTOU),
+            "ttou",
             Control::Pool(Command::Decrement),
         ),
     ];
-    for (kind, control) in table {
+    let pid = std::process::id();
+    for (kind, name, control) in table {
         let mut stream = signal(kind)?;
         let tx = tx.clone();
         tokio::spawn(async move {
             while stream.recv().await.is_some() {
+                super::log::info(pid, &format!("Handling signal: {name}"));
                 if tx.send(control).is_err() {
                     return;
                 }
@@ -108,23 +109,13 @@ pub fn watch_signals(tx: UnboundedSender<Control>) -> std::io::Result<()> {
 pub fn watch_signals(tx: UnboundedSender<Control>) -> std::io::Result<()> {
     tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
-            if tx.send(Control::Stop { signal: "int" }).is_err() {
+            super::log::info(std::process::id(), "Handling signal: int");
+            if tx.send(Control::Stop).is_err() {
                 return;
             }
         }
     });
     Ok(())
-}
-
-/// The gunicorn log name of a control.
-pub fn signal_name(control: Control) -> &'static str {
-    match control {
-        Control::Pool(Command::Reload) => "hup",
-        Control::Pool(Command::Increment) => "ttin",
-        Control::Pool(Command::Decrement) => "ttou",
-        Control::Pool(Command::SetWorkers(_)) => "workers",
-        Control::Stop { signal } => signal,
-    }
 }
 
 #[cfg(test)]
@@ -139,7 +130,7 @@ mod tests {
             ("workers +1", Ok(Control::Pool(Command::Increment))),
             ("workers -1", Ok(Control::Pool(Command::Decrement))),
             ("ttin", Ok(Control::Pool(Command::Increment))),
-            ("stop", Ok(Control::Stop { signal: "stop" })),
+            ("stop", Ok(Control::Stop)),
             ("workers 0", Err(())),
             ("workers many", Err(())),
             ("dance", Err(())),

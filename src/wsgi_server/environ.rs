@@ -51,7 +51,14 @@ impl Environ {
         if decoded.contains(&0) {
             return Err(EnvironError::NulInPath);
         }
-        let trusted = req.peer.ip().is_loopback();
+        // gunicorn's forwarded_allow_ips default: "127.0.0.1,::1".
+        let trusted = match req.peer.ip() {
+            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+            std::net::IpAddr::V6(ip) => {
+                ip == std::net::Ipv6Addr::LOCALHOST
+                    || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
+            }
+        };
         let forwarded_proto = header_str(req.headers, "x-forwarded-proto")
             .map(|p| p.trim().to_ascii_lowercase())
             .filter(|p| trusted && (p == "https" || p == "http"));

@@ -114,6 +114,9 @@ pub async fn run(
     respond: oneshot::Sender<Response<WsgiBody>>,
 ) {
     let dispatched = Instant::now();
+    if trip.sink.enabled() {
+        *worker.request_id.lock().expect("request id lock") = Some(trip.request_id.clone());
+    }
     let mut responder = Responder {
         respond: Some(respond),
         stream: None,
@@ -293,11 +296,15 @@ impl Responder {
     fn build_head(&mut self, payload: Bytes, trip: &Trip) -> Result<Response<()>, AppErrorReport> {
         let head = Head::parse(payload);
         let status_line = super::environ::latin1(&head.status);
-        let headers: Vec<(String, String)> = head
-            .headers
-            .iter()
-            .map(|(n, v)| (super::environ::latin1(n), super::environ::latin1(v)))
-            .collect();
+        // Text copies of the headers are for the trace only; skip them when it is off.
+        let headers: Vec<(String, String)> = if trip.sink.enabled() {
+            head.headers
+                .iter()
+                .map(|(n, v)| (super::environ::latin1(n), super::environ::latin1(v)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         trip.sink
             .emit(Some(&trip.request_id), || Hop::StartResponse {
                 status: status_line.clone(),
@@ -418,17 +425,10 @@ impl Responder {
         if let Some(respond) = self.respond.take() {
             self.status = status.as_u16();
             let response = plain(status, message);
-            self.bytes = response_len(&response);
+            self.bytes = response.body().known_len();
             self.headers = crate::trace::headers_of(response.headers());
             let _ = respond.send(response);
         }
-    }
-}
-
-fn response_len(response: &Response<WsgiBody>) -> u64 {
-    match response.body() {
-        WsgiBody::Full(data) => data.as_ref().map_or(0, |d| d.len() as u64),
-        WsgiBody::Stream { .. } => 0,
     }
 }
 

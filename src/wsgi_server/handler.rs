@@ -178,10 +178,7 @@ pub async fn handle(
 /// An answer from the WSGI server itself, before any app ran.
 fn refuse(trip: &Trip, status: StatusCode, message: &str) -> Response<WsgiBody> {
     let response = plain(status, message);
-    let bytes = match response.body() {
-        WsgiBody::Full(data) => data.as_ref().map_or(0, |d| d.len() as u64),
-        WsgiBody::Stream { .. } => 0,
-    };
+    let bytes = response.body().known_len();
     trip.sink.emit(Some(&trip.request_id), || Hop::Error {
         level: "error".into(),
         message: message.to_owned(),

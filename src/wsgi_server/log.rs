@@ -138,9 +138,23 @@ pub struct Access<'a> {
     pub user_agent: &'a str,
 }
 
+/// The access log's timestamp, formatted once per second (it has no finer resolution).
+fn access_time() -> String {
+    static CACHE: Mutex<(i64, String)> = Mutex::new((i64::MIN, String::new()));
+    let now = now();
+    let mut cache = CACHE.lock().expect("time cache lock");
+    if cache.0 != now.unix_timestamp() {
+        *cache = (
+            now.unix_timestamp(),
+            now.format(ACCESS_TIME).unwrap_or_default(),
+        );
+    }
+    cache.1.clone()
+}
+
 /// One access-log line, in gunicorn's default format.
 pub fn access(entry: &Access<'_>) {
-    let time = now().format(ACCESS_TIME).unwrap_or_default();
+    let time = access_time();
     let bytes = entry
         .bytes
         .map_or_else(|| "-".to_owned(), |b| b.to_string());

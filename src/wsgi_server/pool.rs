@@ -113,6 +113,8 @@ impl Pool {
             arbiter_pid: std::process::id(),
             boot_failed,
         });
+        let workers = workers.max(1);
+        pool.sink.emit(None, || Hop::WorkersChanged { workers });
         tokio::spawn(manage(pool.clone(), rx, news_rx));
         let _ = pool.messages.send(Message::Rebalance);
         (pool, boot_failed_rx)
@@ -310,7 +312,8 @@ impl Pool {
                     None => true,
                 };
                 if leaving || state.stopping || worker.generation < state.generation {
-                    retire(state, worker, "reload");
+                    let reason = if state.stopping { "shutdown" } else { "reload" };
+                    retire(state, worker, reason);
                 } else {
                     give(state, worker);
                 }

@@ -117,8 +117,15 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if let Some(frame) = self.buffered_frame() {
                 return Ok(frame);
             }
-            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 8 {
-                self.buf.reserve(READ_CHUNK);
+            // Room for the rest of a large frame at once, else for a good read.
+            let wanted = if self.buf.len() >= FRAME_HEADER {
+                let len = u32::from_le_bytes(self.buf[1..5].try_into().expect("4 bytes"));
+                (FRAME_HEADER + len as usize).saturating_sub(self.buf.len())
+            } else {
+                0
+            };
+            if self.buf.capacity() - self.buf.len() < wanted.max(READ_CHUNK / 8) {
+                self.buf.reserve(wanted.max(READ_CHUNK));
             }
             if self.inner.read_buf(&mut self.buf).await? == 0 {
                 return Err(ReadError::Closed);

@@ -15,7 +15,7 @@
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -27,6 +27,7 @@ use super::app_spec::AppSpec;
 use super::log::{self, Level};
 use super::protocol::{self, FrameReader};
 use super::python::Python;
+use crate::trace::{Hop, TraceSink};
 
 /// The worker script, carried inside the binary so the binary alone is enough.
 pub const WORKER_SCRIPT: &str = include_str!("../../assets/wsgi_worker.py");
@@ -38,6 +39,8 @@ pub struct WorkerConfig {
     pub chdir: Option<PathBuf>,
     /// Also the longest a worker may take to import the app.
     pub timeout: Duration,
+    /// Where the lines the app prints go, besides the log.
+    pub sink: TraceSink,
 }
 
 /// A booted worker, ready for a request: the pipes to it and what the pool knows of it.
@@ -48,6 +51,8 @@ pub struct Worker {
     pub served: u64,
     pub stdin: ChildStdin,
     pub reader: FrameReader<ChildStdout>,
+    /// The request this worker serves (or served last), to tag what the app prints.
+    pub request_id: Arc<Mutex<Option<String>>>,
 }
 
 /// What a worker's tasks tell the pool.
@@ -106,10 +111,26 @@ pub fn spawn(
     let stderr = child.stderr.take().expect("piped stderr");
     log::info(pid, &format!("Booting worker with pid: {pid}"));
 
+    let request_id: Arc<Mutex<Option<String>>> = Arc::default();
+    let output_request = request_id.clone();
+    let sink = config.sink.clone();
     tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            log::error_log(pid, Level::App, &line);
+        // Bytes, not `lines()`: an app may print anything, and a line that is not UTF-8
+        // must not stop the reading (the worker would then block on a full stderr pipe).
+        let mut reader = BufReader::new(stderr);
+        let mut line = Vec::new();
+        while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches(['\r', '\n']);
+            log::error_log(pid, Level::App, text);
+            if sink.enabled() {
+                let id = output_request.lock().expect("request id lock").clone();
+                sink.emit(id.as_deref(), || Hop::AppOutput {
+                    worker_pid: pid,
+                    line: text.to_owned(),
+                });
+            }
+            line.clear();
         }
     });
 
@@ -140,6 +161,7 @@ pub fn spawn(
                 served: 0,
                 stdin,
                 reader,
+                request_id,
             }),
             Ok(Ok((protocol::ERROR, payload))) => {
                 let report = AppErrorReport::parse(&payload);
