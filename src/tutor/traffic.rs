@@ -112,7 +112,12 @@ pub struct Request {
     pub finished: Option<(u64, Timing)>,
     pub wsgi_response: Option<Response>,
     pub errors: Vec<(Process, String)>,
+    /// What the app printed while its worker served this request (the first lines).
+    pub app_output: Vec<String>,
 }
+
+/// How many printed lines a request keeps.
+const OUTPUT_LINES: usize = 40;
 
 impl Request {
     /// The request line as the client sent it, from the first server that saw it.
@@ -434,6 +439,11 @@ fn fold(req: &mut Request, event: &Event) {
             message,
             traceback,
         } => req.app_error = Some((kind.clone(), message.clone(), traceback.clone())),
+        Hop::AppOutput { line, .. } => {
+            if req.app_output.len() < OUTPUT_LINES {
+                req.app_output.push(line.clone());
+            }
+        }
         // Events that belong to no request, and hops the model does not use (new kinds
         // added to the trace contract land here until the tutor shows them).
         _ => {}
@@ -547,6 +557,23 @@ mod tests {
         let all = scenario("all");
         assert_eq!(all.len(), 11);
         assert!(all.iter().all(Request::is_complete));
+    }
+
+    #[test]
+    fn what_the_app_printed_stays_with_its_request() {
+        let mut traffic = scenario("app");
+        let id = traffic.newest().unwrap().id.clone();
+        traffic.apply(&Event {
+            ts_us: 1,
+            process: Process::WsgiServer,
+            pid: 1,
+            request_id: Some(id),
+            hop: Hop::AppOutput {
+                worker_pid: 12660,
+                line: "hello from the app".into(),
+            },
+        });
+        assert_eq!(traffic.newest().unwrap().app_output, ["hello from the app"]);
     }
 
     #[test]

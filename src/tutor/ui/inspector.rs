@@ -207,6 +207,16 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
             }
         }
     }
+    if !req.app_output.is_empty() {
+        section(
+            &mut lines,
+            theme,
+            "What the app printed (it goes to the WSGI server's log)".into(),
+        );
+        for line in &req.app_output {
+            lines.push(Line::styled(format!("  {line}"), theme.dim));
+        }
+    }
     for (process, message) in &req.errors {
         lines.push(Line::styled(
             format!("  {}: {message}", crate::tutor::app::name(*process)),
