@@ -439,10 +439,8 @@ fn fold(req: &mut Request, event: &Event) {
             message,
             traceback,
         } => req.app_error = Some((kind.clone(), message.clone(), traceback.clone())),
-        Hop::AppOutput { line, .. } => {
-            if req.app_output.len() < OUTPUT_LINES {
-                req.app_output.push(line.clone());
-            }
+        Hop::AppOutput { line, .. } if req.app_output.len() < OUTPUT_LINES => {
+            req.app_output.push(line.clone());
         }
         // Events that belong to no request, and hops the model does not use (new kinds
         // added to the trace contract land here until the tutor shows them).
