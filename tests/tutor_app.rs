@@ -244,6 +244,12 @@ fn help_opens_and_closes_and_ctrl_c_quits() {
     assert_eq!(app.overlay, Some(Overlay::Help));
     app.update(code(KeyCode::Esc));
     assert_eq!(app.overlay, None);
+    // Even while typing a request.
+    app.update(key('m'));
+    for _ in 0..20 {
+        app.update(key('j'));
+    }
+    app.update(code(KeyCode::Enter));
     let effects = app.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('c'),
         KeyModifiers::CONTROL,

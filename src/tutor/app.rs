@@ -649,7 +649,11 @@ impl App {
                 {
                     line.push(c)
                 }
-                KeyCode::Char('c') => self.overlay = None,
+                // Ctrl-C quits, even while typing.
+                KeyCode::Char('c') => {
+                    self.quit = true;
+                    effects.push(Effect::Quit);
+                }
                 _ => {}
             }
             return;
@@ -682,7 +686,11 @@ impl App {
                 {
                     line.push(c)
                 }
-                KeyCode::Char('c') => self.overlay = None,
+                // Ctrl-C quits, even while typing.
+                KeyCode::Char('c') => {
+                    self.quit = true;
+                    effects.push(Effect::Quit);
+                }
                 _ => {}
             }
             return;
