@@ -40,10 +40,7 @@ pub fn main(args: WebServerArgs) -> ExitCode {
     } else {
         TraceSink::disabled()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("wsgi-tutor: [emerg] cannot start the runtime: {err}");
