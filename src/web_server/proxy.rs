@@ -170,7 +170,7 @@ pub async fn forward(
             break;
         }
         let url = || format!("http://{}{}", peer.name, upstream_uri);
-        x.upstream_addr.push(peer.addr.to_string());
+        x.upstream_addr.push(peer.addr_text.clone());
         let started = Instant::now();
         let mut sender = match connect(peer, &upstream, conf.proxy_connect_timeout).await {
             Ok(sender) => sender,
@@ -492,22 +492,20 @@ fn client_response(
     read_timeout: Duration,
 ) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
-    let connection_tokens: Vec<String> = parts
+    // Headers named in Connection are hop-by-hop too (rare: only then is a list built).
+    let named: Vec<String> = parts
         .headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
+        .filter(|t| !t.is_empty() && t != "close" && t != "keep-alive")
         .collect();
-    let names: Vec<HeaderName> = parts.headers.keys().cloned().collect();
-    for name in names {
-        let lower = name.as_str();
-        if HOP_BY_HOP.contains(&lower)
-            || HIDDEN.contains(&lower)
-            || connection_tokens.iter().any(|t| t == lower)
-        {
-            parts.headers.remove(&name);
-        }
+    for name in HOP_BY_HOP.iter().chain(HIDDEN) {
+        parts.headers.remove(*name);
+    }
+    for name in named {
+        parts.headers.remove(name.as_str());
     }
     parts.version = Version::HTTP_11;
     let body = UpstreamResponseBody {

@@ -25,6 +25,8 @@ pub struct Peer {
     /// The address as written in the configuration (`127.0.0.1:8000`, `app:8000`).
     pub name: String,
     pub addr: SocketAddr,
+    /// `addr` as `$upstream_addr` prints it, made once.
+    pub addr_text: String,
     failed_until: Mutex<Option<Instant>>,
     idle: Mutex<Vec<SendRequest<UpstreamBody>>>,
 }
@@ -46,6 +48,7 @@ impl Upstream {
                 .map(|(name, addr)| Peer {
                     name,
                     addr,
+                    addr_text: addr.to_string(),
                     failed_until: Mutex::new(None),
                     idle: Mutex::new(Vec::new()),
                 })
