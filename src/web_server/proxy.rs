@@ -198,7 +198,7 @@ pub async fn forward(
         let body = body_slot.take().unwrap_or_else(empty);
         sent = true;
         x.trace.emit(Some(&x.id), || Hop::Proxied {
-            upstream: peer.name.clone(),
+            upstream: peer.addr_text.clone(),
             uri: upstream_uri.clone(),
             version: if version == Version::HTTP_10 {
                 "HTTP/1.0"
@@ -220,7 +220,7 @@ pub async fn forward(
                 let status = response.status().as_u16();
                 x.upstream_status.push(Some(status));
                 x.trace.emit(Some(&x.id), || Hop::UpstreamAnswered {
-                    upstream: peer.name.clone(),
+                    upstream: peer.addr_text.clone(),
                     status,
                     time_us: elapsed.as_micros() as u64,
                 });
