@@ -23,8 +23,9 @@ use pack::Pack;
 use progress::{Loaded, Progress, Store};
 use tasks::Check;
 
-/// Live values for `{{placeholders}}`.
-#[derive(Debug, Clone)]
+/// Live values for `{{placeholders}}` (comparable, so a lesson is re-rendered only when
+/// one changes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Values {
     pub web_port: u16,
     pub wsgi_port: u16,

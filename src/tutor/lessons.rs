@@ -49,31 +49,7 @@ contexts:
 
 pub use crate::lessons::pack::Lesson;
 
-/// Live values for `{{placeholders}}` (comparable, so the pane re-renders only on change).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Vars {
-    pub web_port: u16,
-    pub wsgi_port: u16,
-    pub lab: String,
-    pub web_pid: Option<u32>,
-    pub wsgi_pid: Option<u32>,
-    pub workers: usize,
-}
-
-impl Vars {
-    /// Replace the eight placeholders, as the lessons engine does.
-    pub fn fill(&self, text: &str) -> String {
-        crate::lessons::Values {
-            web_port: self.web_port,
-            wsgi_port: self.wsgi_port,
-            lab: self.lab.clone(),
-            web_pid: self.web_pid,
-            wsgi_pid: self.wsgi_pid,
-            workers: self.workers,
-        }
-        .fill(text)
-    }
-}
+pub use crate::lessons::Values as Vars;
 
 /// The lessons of the bundled pack, or of `dir`; problems are reported, not fatal.
 pub fn load(dir: Option<&Path>) -> (Vec<Lesson>, Vec<String>) {
