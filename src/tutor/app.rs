@@ -68,6 +68,36 @@ pub enum Msg {
     HighlightReady,
 }
 
+/// What a key did to a line being typed.
+enum LineEdit {
+    Submit(String),
+    Cancel,
+    /// Ctrl-C quits, even while typing.
+    Quit,
+    Edited,
+}
+
+/// One key into a text line: characters and Backspace edit it, Enter and Esc end it.
+fn edit_line(line: &mut String, key: KeyEvent) -> LineEdit {
+    let control = key
+        .modifiers
+        .contains(crossterm::event::KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Enter => LineEdit::Submit(line.clone()),
+        KeyCode::Esc => LineEdit::Cancel,
+        KeyCode::Backspace => {
+            line.pop();
+            LineEdit::Edited
+        }
+        KeyCode::Char('c') if control => LineEdit::Quit,
+        KeyCode::Char(c) if !control => {
+            line.push(c);
+            LineEdit::Edited
+        }
+        _ => LineEdit::Edited,
+    }
+}
+
 /// Where the stack runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
@@ -625,9 +655,9 @@ impl App {
             typing: Some(line), ..
         }) = &mut self.overlay
         {
-            match key.code {
-                KeyCode::Enter => {
-                    let app = line.trim().to_owned();
+            match edit_line(line, key) {
+                LineEdit::Submit(app) => {
+                    let app = app.trim().to_owned();
                     if app.is_empty() {
                         self.notice = Some(
                             "type an APP: module:callable, path/to/file.py:callable or builtin:NAME"
@@ -638,23 +668,12 @@ impl App {
                         self.switch_app(app, effects);
                     }
                 }
-                KeyCode::Esc => self.overlay = None,
-                KeyCode::Backspace => {
-                    line.pop();
-                }
-                KeyCode::Char(c)
-                    if !key
-                        .modifiers
-                        .contains(crossterm::event::KeyModifiers::CONTROL) =>
-                {
-                    line.push(c)
-                }
-                // Ctrl-C quits, even while typing.
-                KeyCode::Char('c') => {
+                LineEdit::Cancel => self.overlay = None,
+                LineEdit::Quit => {
                     self.quit = true;
                     effects.push(Effect::Quit);
                 }
-                _ => {}
+                LineEdit::Edited => {}
             }
             return;
         }
@@ -663,35 +682,21 @@ impl App {
             typing: Some(line), ..
         }) = &mut self.overlay
         {
-            match key.code {
-                KeyCode::Enter => {
-                    let line = line.clone();
-                    match RequestSpec::parse(&line) {
-                        Ok(spec) => {
-                            self.overlay = None;
-                            effects.push(Effect::SendRequest(spec));
-                            self.follow = true;
-                        }
-                        Err(err) => self.notice = Some(err),
+            match edit_line(line, key) {
+                LineEdit::Submit(line) => match RequestSpec::parse(&line) {
+                    Ok(spec) => {
+                        self.overlay = None;
+                        effects.push(Effect::SendRequest(spec));
+                        self.follow = true;
                     }
-                }
-                KeyCode::Esc => self.overlay = None,
-                KeyCode::Backspace => {
-                    line.pop();
-                }
-                KeyCode::Char(c)
-                    if !key
-                        .modifiers
-                        .contains(crossterm::event::KeyModifiers::CONTROL) =>
-                {
-                    line.push(c)
-                }
-                // Ctrl-C quits, even while typing.
-                KeyCode::Char('c') => {
+                    Err(err) => self.notice = Some(err),
+                },
+                LineEdit::Cancel => self.overlay = None,
+                LineEdit::Quit => {
                     self.quit = true;
                     effects.push(Effect::Quit);
                 }
-                _ => {}
+                LineEdit::Edited => {}
             }
             return;
         }
