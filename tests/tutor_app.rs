@@ -341,3 +341,51 @@ fn restoring_a_lab_file_asks_first() {
         }]
     );
 }
+
+#[test]
+fn lesson_three_tasks_complete_from_recorded_traffic_and_progress_is_saved() {
+    let mut app = app();
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.current = Some("web-server-decides".into());
+    app.resume(progress);
+    assert_eq!(app.lessons[app.lesson_index].id, "web-server-decides");
+
+    let effects = app.update(Msg::Trace {
+        events: scenario("all"),
+        now_ms: 0,
+    });
+    for task in ["static-file", "listing", "pass-through"] {
+        assert!(
+            app.progress.is_done("web-server-decides", task),
+            "{task} not done"
+        );
+    }
+    let saved = effects.iter().find_map(|e| match e {
+        Effect::SaveProgress(p) => Some(p),
+        _ => None,
+    });
+    assert!(saved.is_some_and(|p| p.is_done("web-server-decides", "static-file")));
+    assert!(
+        app.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("task done"))
+    );
+
+    // A reload reported by the web server completes the event task.
+    app.progress.unmark("web-server-decides", "reload");
+    let reload = Event {
+        ts_us: 1,
+        process: Process::WebServer,
+        pid: 1,
+        request_id: None,
+        hop: wsgi_tutor::trace::Hop::ConfigReloaded {
+            ok: true,
+            error: None,
+        },
+    };
+    app.update(Msg::Trace {
+        events: vec![reload],
+        now_ms: 1,
+    });
+    assert!(app.progress.is_done("web-server-decides", "reload"));
+}

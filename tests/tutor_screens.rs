@@ -73,8 +73,9 @@ fn press(code: KeyCode) -> Msg {
 #[test]
 fn wide_before_any_request() {
     let mut app = app(120, 40, Some("static"));
-    // Only the servers' start: no request yet.
+    // Only the servers' start: no request yet, no task done.
     app.traffic = Default::default();
+    app.resume(wsgi_tutor::lessons::progress::Progress::new());
     insta::assert_snapshot!(screen(&app));
 }
 

@@ -18,7 +18,16 @@ use super::lessons::{self, Lesson, Vars};
 use super::theme::Theme;
 use super::traffic::{Request, Traffic, Via};
 use super::ui::layout::{self, Areas, Pane};
+use crate::lessons::progress::Progress;
+use crate::lessons::tasks::{EventKind, Observation, StackEvent};
+use crate::lessons::tracker::Tracker;
 use crate::trace::{Event, Hop, Process};
+
+/// What the open lesson's tasks are shown.
+enum TrackEvent {
+    Request(Observation),
+    Stack(StackEvent),
+}
 
 /// Something that happened, for [`App::update`].
 #[derive(Debug, Clone)]
@@ -132,6 +141,8 @@ pub enum Effect {
         target: EditTarget,
     },
     SetMouseCapture(bool),
+    /// Write the checklist to the state directory (atomically).
+    SaveProgress(Progress),
     /// Write the original of a lab file over the learner's copy, then reload what uses it.
     RestoreFile {
         relative: String,
@@ -400,6 +411,13 @@ pub struct App {
     newest_seq: Option<u64>,
     menu: Vec<RequestSpec>,
     replays: u64,
+    /// The learner's checklist; saved by the runner when it changes.
+    pub progress: Progress,
+    tracker: Option<Tracker>,
+    progress_changed: bool,
+    /// Start-up reports (the first worker count, the first start) are not the learner's doing.
+    seen_workers: bool,
+    seen_wsgi_stop: bool,
 }
 
 impl App {
@@ -435,9 +453,105 @@ impl App {
             newest_seq: None,
             menu: menu_requests(),
             replays: 0,
+            progress: Progress::new(),
+            tracker: None,
+            progress_changed: false,
+            seen_workers: false,
+            seen_wsgi_stop: false,
         };
+        app.open_lesson(0);
+        app.progress_changed = false;
         app.refresh_lesson();
         app
+    }
+
+    /// Continue from a saved checklist, at the lesson the learner was on.
+    pub fn resume(&mut self, progress: Progress) {
+        let index = progress
+            .current
+            .as_deref()
+            .and_then(|id| self.lessons.iter().position(|l| l.id == id))
+            .unwrap_or(0);
+        self.progress = progress;
+        self.open_lesson(index);
+        self.lesson_vars = None;
+        self.refresh_lesson();
+    }
+
+    /// A request finished or something was done to the stack: let the open lesson's tasks
+    /// look at it, and say which ones that completed.
+    fn track(&mut self, seen: TrackEvent) {
+        let Some(tracker) = self.tracker.as_mut() else {
+            return;
+        };
+        let Some(lesson) = self.lessons.get(self.lesson_index) else {
+            return;
+        };
+        let done = match seen {
+            TrackEvent::Request(observation) => {
+                tracker.on_request(lesson, &mut self.progress, observation)
+            }
+            TrackEvent::Stack(event) => tracker.on_event(lesson, &mut self.progress, &event),
+        };
+        // Reasons may have changed even when nothing was completed.
+        self.lesson_vars = None;
+        if done.is_empty() {
+            return;
+        }
+        self.progress_changed = true;
+        let titles: Vec<String> = done
+            .iter()
+            .filter_map(|id| lesson.tasks.iter().find(|t| &t.id == id))
+            .map(|t| t.title.replace('`', "").replace("**", ""))
+            .collect();
+        self.notice = Some(
+            if crate::lessons::tracker::complete(lesson, &self.progress) {
+                format!(
+                    "✓ {} — every task of this lesson is done; press n for the next one",
+                    titles.join("; ")
+                )
+            } else {
+                format!("✓ task done: {}", titles.join("; "))
+            },
+        );
+    }
+
+    fn stack_event(
+        &mut self,
+        kind: EventKind,
+        ok: bool,
+        workers: Option<usize>,
+        app: Option<String>,
+    ) {
+        self.track(TrackEvent::Stack(StackEvent {
+            kind,
+            ok,
+            workers,
+            app,
+        }));
+    }
+
+    /// Done and not-done marks for the open lesson's tasks, in order.
+    fn task_marks(&self) -> Vec<(bool, Option<String>)> {
+        let Some(lesson) = self.lessons.get(self.lesson_index) else {
+            return Vec::new();
+        };
+        lesson
+            .tasks
+            .iter()
+            .map(|task| {
+                let done = self.progress.is_done(&lesson.id, &task.id);
+                let why = if done {
+                    None
+                } else {
+                    self.tracker
+                        .as_ref()
+                        .and_then(|t| t.why_not(&task.id))
+                        .map(str::to_owned)
+                };
+                (done, why)
+            })
+            .collect()
     }
 
     pub fn menu(&self) -> &[RequestSpec] {
@@ -483,7 +597,7 @@ impl App {
             return;
         }
         self.lesson_text = match self.lessons.get(self.lesson_index) {
-            Some(lesson) => lessons::render(lesson, &vars, &self.theme),
+            Some(lesson) => lessons::render(lesson, &vars, &self.task_marks(), &self.theme),
             None => Text::raw("No lessons loaded."),
         };
         self.lesson_vars = Some((self.lesson_index, vars));
@@ -542,6 +656,7 @@ impl App {
                 view.pid = None;
                 if process == Process::WsgiServer {
                     self.workers.clear();
+                    self.seen_wsgi_stop = true;
                 }
                 self.notice = Some(if expected {
                     format!("the {} stopped; press s to start it again", name(process))
@@ -551,6 +666,9 @@ impl App {
                         name(process)
                     )
                 });
+                if process == Process::WsgiServer {
+                    self.stack_event(EventKind::WsgiStopped, true, None, None);
+                }
             }
             Msg::RequestDone { label, result } => {
                 self.notice = Some(match result {
@@ -562,7 +680,10 @@ impl App {
                 if ok {
                     effects.push(match target {
                         EditTarget::Config => Effect::Control(Process::WebServer, "reload".into()),
-                        EditTarget::App => Effect::Control(Process::WsgiServer, "reload".into()),
+                        EditTarget::App => {
+                            self.stack_event(EventKind::AppReloaded, true, None, None);
+                            Effect::Control(Process::WsgiServer, "reload".into())
+                        }
                     });
                     self.notice = Some(match target {
                         EditTarget::Config => "nginx.conf saved: reloading the web server".into(),
@@ -580,6 +701,9 @@ impl App {
         if changed {
             self.dirty = true;
         }
+        if std::mem::take(&mut self.progress_changed) {
+            effects.push(Effect::SaveProgress(self.progress.clone()));
+        }
         effects
     }
 
@@ -593,6 +717,9 @@ impl App {
     fn on_event(&mut self, event: &Event, now_ms: u64) {
         match &event.hop {
             Hop::Listening { addr } => {
+                if event.process == Process::WsgiServer && self.seen_wsgi_stop {
+                    self.stack_event(EventKind::WsgiStarted, true, None, None);
+                }
                 let view = self.server_mut(event.process);
                 view.pid = Some(event.pid);
                 view.state = ServerState::Listening;
@@ -613,7 +740,12 @@ impl App {
                     self.notice = Some(format!("worker {worker_pid} exited: {reason}"));
                 }
             }
-            Hop::WorkersChanged { workers } => self.worker_count = *workers,
+            Hop::WorkersChanged { workers } => {
+                self.worker_count = *workers;
+                if std::mem::replace(&mut self.seen_workers, true) {
+                    self.stack_event(EventKind::WorkersChanged, true, Some(*workers), None);
+                }
+            }
             Hop::ConfigReloaded { ok, error } => {
                 self.notice = Some(if *ok {
                     "the web server reloaded its configuration".into()
@@ -623,15 +755,29 @@ impl App {
                         error.as_deref().unwrap_or("error")
                     )
                 });
+                // After the reload notice, so a completed task is what the learner reads.
+                self.stack_event(EventKind::ConfigReloaded, *ok, None, None);
             }
             Hop::Error { message, .. } if event.request_id.is_none() => {
                 self.notice = Some(format!("{}: {message}", name(event.process)));
             }
             _ => {}
         }
+        let was_complete = event
+            .request_id
+            .as_deref()
+            .and_then(|id| self.traffic.by_request_id(id))
+            .is_some_and(Request::is_complete);
         let Some(seq) = self.traffic.apply(event) else {
             return;
         };
+        if !was_complete
+            && let Some(request) = self.traffic.get(seq)
+            && request.is_complete()
+        {
+            let observation = request.observation();
+            self.track(TrackEvent::Request(observation));
+        }
         if self.newest_seq.is_none_or(|n| seq > n) {
             self.newest_seq = Some(seq);
             self.animation.add(seq, now_ms);
@@ -842,6 +988,7 @@ impl App {
 
     /// Restart the WSGI server with another app.
     fn switch_app(&mut self, app: String, effects: &mut Vec<Effect>) {
+        self.stack_event(EventKind::AppSwitched, true, None, Some(app.clone()));
         self.app_spec = app.clone();
         self.notice = Some(format!("switching the WSGI server to {app}"));
         effects.push(Effect::StartWsgi {
@@ -851,9 +998,12 @@ impl App {
     }
 
     fn open_lesson(&mut self, index: usize) {
-        if index < self.lessons.len() {
+        if let Some(lesson) = self.lessons.get(index) {
             self.lesson_index = index;
             self.lesson_scroll = 0;
+            // Only what happens while a lesson is open counts towards it.
+            self.tracker = Some(Tracker::open(lesson, &mut self.progress));
+            self.progress_changed = true;
         }
     }
 
@@ -944,6 +1094,7 @@ impl App {
                 effects.push(Effect::Control(Process::WebServer, "reload".into()));
             }
             Action::ReloadApp => {
+                self.stack_event(EventKind::AppReloaded, true, None, None);
                 self.notice = Some("reloading the app: new workers import it afresh".into());
                 effects.push(Effect::Control(Process::WsgiServer, "reload".into()));
             }

@@ -149,17 +149,28 @@ fn parser(text: &str) -> Parser<'_> {
 }
 
 /// A lesson as the pane shows it: title, tasks, then the body.
-pub fn render(lesson: &Lesson, vars: &Vars, theme: &Theme) -> Text<'static> {
+/// `marks` holds, per task in order, whether it is done and, if not, why the latest
+/// attempt did not count.
+pub fn render(
+    lesson: &Lesson,
+    vars: &Vars,
+    marks: &[(bool, Option<String>)],
+    theme: &Theme,
+) -> Text<'static> {
     let mut lines = vec![
         Line::styled(lesson.title.clone(), theme.heading),
         Line::default(),
     ];
     if !lesson.tasks.is_empty() {
         lines.push(Line::styled("Tasks", theme.accent));
-        for task in &lesson.tasks {
-            let mut spans = vec![Span::raw("  ☐ ")];
+        for (i, task) in lesson.tasks.iter().enumerate() {
+            let (done, why) = marks.get(i).cloned().unwrap_or_default();
+            let mut spans = vec![Span::raw(if done { "  ☑ " } else { "  ☐ " })];
             spans.extend(inline(&vars.fill(&task.title), theme));
             lines.push(Line::from(spans));
+            if let Some(why) = why {
+                lines.push(Line::styled(format!("      not yet: {why}"), theme.dim));
+            }
         }
         lines.push(Line::default());
     }

@@ -24,6 +24,7 @@ use super::serve;
 use super::supervisor::{ServerProcess, StackPlan};
 use super::theme::Theme;
 use crate::cli::{StackArgs, TutorArgs};
+use crate::lessons::progress::{Loaded, Store};
 use crate::trace::{Event, Process};
 
 /// How many messages may wait for the loop; readers wait (and the servers count dropped
@@ -105,11 +106,27 @@ pub fn main(stack: StackArgs, args: TutorArgs) -> ExitCode {
     if let Some(first) = errors.first() {
         app.notice = Some(format!("a lesson could not be read: {first}"));
     }
+    // The checklist: resumed where the learner was; a broken file is kept aside, not lost.
+    let store = Store::new(state.clone());
+    let (progress, loaded) = store.load();
+    app.resume(progress);
+    if let Loaded::SetAside(path, why) = loaded {
+        app.notice = Some(format!(
+            "your progress file could not be used ({why}); it was kept as {} and a new checklist started",
+            path.display()
+        ));
+    }
     let log = state.join("servers.log");
-    runtime.block_on(run(app, stack, log, state.join("tutor.log")))
+    runtime.block_on(run(app, stack, log, state.join("tutor.log"), store))
 }
 
-async fn run(mut app: App, stack: StackArgs, log: PathBuf, tutor_log: PathBuf) -> ExitCode {
+async fn run(
+    mut app: App,
+    stack: StackArgs,
+    log: PathBuf,
+    tutor_log: PathBuf,
+    store: Store,
+) -> ExitCode {
     let mouse = app.mouse_captured;
     let mut terminal = ratatui::init();
     // ratatui's hook restores the screen on panic; mouse reporting must go off too.
@@ -179,6 +196,15 @@ async fn run(mut app: App, stack: StackArgs, log: PathBuf, tutor_log: PathBuf) -
                     // the reader (a new stream only reads once polled again).
                     drop(std::mem::replace(&mut events, EventStream::new()));
                 }
+                if let Effect::SaveProgress(progress) = &effect {
+                    if let Err(err) = store.save(progress) {
+                        app.notice = Some(format!(
+                            "cannot save your progress to {}: {err}",
+                            store.path().display()
+                        ));
+                    }
+                    continue;
+                }
                 perform(effect, &mut app, &mut terminal, &stack_tx, &tx).await;
             }
         }
@@ -245,7 +271,7 @@ async fn perform(
     tx: &mpsc::Sender<Msg>,
 ) {
     match effect {
-        Effect::Quit => {}
+        Effect::Quit | Effect::SaveProgress(_) => {}
         Effect::Control(process, line) => {
             let _ = stack.send(StackCmd::Control(process, line)).await;
         }

@@ -178,6 +178,47 @@ impl Request {
         }
     }
 
+    /// The request as the lessons' task checks see it.
+    pub fn observation(&self) -> crate::lessons::tasks::Observation {
+        use crate::lessons::tasks;
+        let headers = |h: &[Header]| h.to_vec();
+        tasks::Observation {
+            method: self.method().to_owned(),
+            path: self.path().to_owned(),
+            status: self.status().unwrap_or(0),
+            served_by: match self.served_by() {
+                Some(ServedBy::Static) => Some(tasks::ServedBy::Static),
+                Some(ServedBy::Wsgi) => Some(tasks::ServedBy::Wsgi),
+                Some(ServedBy::WebError) => Some(tasks::ServedBy::WebError),
+                Some(ServedBy::WsgiError) => Some(tasks::ServedBy::WsgiError),
+                Some(ServedBy::Return) | None => None,
+            },
+            via: Some(match self.via() {
+                Via::WebServer => tasks::Via::WebServer,
+                Via::Direct => tasks::Via::Direct,
+            }),
+            request_headers: self
+                .client_request()
+                .map(|r| headers(&r.headers))
+                .unwrap_or_default(),
+            upstream_headers: self
+                .forwarded
+                .as_ref()
+                .map(|f| headers(&f.headers))
+                .unwrap_or_default(),
+            environ: self.environ.clone(),
+            response_headers: self
+                .client_response()
+                .map(|r| headers(&r.headers))
+                .unwrap_or_default(),
+            queued: self.queued.is_some(),
+            in_app: self
+                .dispatched
+                .zip(self.finished.as_ref())
+                .map(|((_, start), (end, _))| (start, *end)),
+        }
+    }
+
     /// Whether the request reached the WSGI server at all.
     pub fn reached_wsgi(&self) -> bool {
         self.wsgi_received.is_some() || self.finished.is_some() || self.dispatched.is_some()
