@@ -376,3 +376,49 @@ fn the_request_menu_sends_a_real_request_through_both_servers() {
         "{screen}"
     );
 }
+
+#[test]
+fn lesson_three_traffic_tasks_complete_from_real_requests_and_are_saved() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let session = Session::start("lesson3");
+    session.wait_for(&["Lesson 1/"], Duration::from_secs(10));
+    session.keys("n");
+    session.keys("n");
+    session.wait_for(
+        &["Lesson 3/", "The web server decides"],
+        Duration::from_secs(10),
+    );
+    session.wait_ready();
+    // The wrong way first: straight to the WSGI server does not count for "static-file".
+    assert_eq!(get(session.wsgi, "/static/style.css", ""), Some(404));
+    for path in ["/static/style.css", "/static/docs/", "/"] {
+        assert_eq!(get(session.web, path, ""), Some(200), "{path}");
+    }
+    let progress_file = session._dirs.1.path().join("progress.json");
+    let end = Instant::now() + Duration::from_secs(10);
+    let progress: serde_json::Value = loop {
+        let text = std::fs::read_to_string(&progress_file).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let done = &value["lessons"]["web-server-decides"]["done"];
+        if ["static-file", "listing", "pass-through"]
+            .iter()
+            .all(|t| done[t].is_string())
+        {
+            break value;
+        }
+        assert!(
+            Instant::now() < end,
+            "progress.json: {text}\nscreen:\n{}",
+            session.screen()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(progress["current"], "web-server-decides");
+    session.wait_for(&["☑ Fetch /static/style.css"], Duration::from_secs(5));
+    session.keys("q");
+    let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
+    assert!(open.is_empty(), "still listening after q: {open:?}");
+}
