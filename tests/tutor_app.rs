@@ -389,3 +389,41 @@ fn lesson_three_tasks_complete_from_recorded_traffic_and_progress_is_saved() {
     });
     assert!(app.progress.is_done("web-server-decides", "reload"));
 }
+
+#[test]
+fn keys_h_c_and_digits_work_on_the_current_task() {
+    use wsgi_tutor::lessons::tasks::Check;
+    let mut app = app();
+    // Lesson 3's first task has hints: h reveals them one at a time, then the solution.
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.current = Some("web-server-decides".into());
+    app.resume(progress);
+    let effects = app.update(key('h'));
+    assert!(effects.iter().any(|e| matches!(e, Effect::SaveProgress(_))));
+    let text = format!("{:?}", app.lesson_text);
+    assert!(text.contains("hint 1 of"), "{text}");
+
+    // The checklist: self-checks ticked with c, then the quiz answered with a digit.
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.current = Some("checklist".into());
+    app.resume(progress);
+    let lesson = app.lessons[app.lesson_index].clone();
+    for task in &lesson.tasks {
+        match &task.check {
+            Check::SelfCheck => {
+                app.update(key('c'));
+                assert!(app.progress.is_done("checklist", &task.id), "{}", task.id);
+            }
+            Check::Quiz(choices) => {
+                let wrong = choices.iter().position(|c| !c.correct).unwrap() + 1;
+                let right = choices.iter().position(|c| c.correct).unwrap() + 1;
+                app.update(key(char::from(b'0' + wrong as u8)));
+                assert!(!app.progress.is_done("checklist", &task.id));
+                assert!(format!("{:?}", app.lesson_text).contains("not quite"));
+                app.update(key(char::from(b'0' + right as u8)));
+                assert!(app.progress.is_done("checklist", &task.id));
+            }
+            _ => break,
+        }
+    }
+}

@@ -531,27 +531,99 @@ impl App {
         }));
     }
 
-    /// Done and not-done marks for the open lesson's tasks, in order.
-    fn task_marks(&self) -> Vec<(bool, Option<String>)> {
+    /// Where each task of the open lesson stands, in order.
+    fn task_marks(&self) -> Vec<lessons::TaskMark> {
         let Some(lesson) = self.lessons.get(self.lesson_index) else {
             return Vec::new();
         };
+        let current = self.current_task().map(|t| t.id.clone());
         lesson
             .tasks
             .iter()
             .map(|task| {
                 let done = self.progress.is_done(&lesson.id, &task.id);
-                let why = if done {
-                    None
-                } else {
-                    self.tracker
+                let tracker = self.tracker.as_ref();
+                let hints = tracker.and_then(|t| t.hints(lesson, &self.progress, &task.id));
+                lessons::TaskMark {
+                    done,
+                    why_not: if done {
+                        None
+                    } else {
+                        tracker.and_then(|t| t.why_not(&task.id)).map(str::to_owned)
+                    },
+                    current: current.as_deref() == Some(task.id.as_str()),
+                    hints_total: hints.as_ref().map_or(0, |h| h.total),
+                    hints: hints
                         .as_ref()
-                        .and_then(|t| t.why_not(&task.id))
-                        .map(str::to_owned)
-                };
-                (done, why)
+                        .map(|h| h.revealed.iter().map(|s| s.to_string()).collect())
+                        .unwrap_or_default(),
+                    solution: hints.and_then(|h| h.solution.map(str::to_owned)),
+                    answer: tracker
+                        .and_then(|t| t.last_answer(&task.id))
+                        .map(|a| (a.correct, a.explain.clone())),
+                }
             })
             .collect()
+    }
+
+    /// The task h, c and 1-9 act on: the first one not done yet.
+    fn current_task(&self) -> Option<&crate::lessons::tasks::Task> {
+        let lesson = self.lessons.get(self.lesson_index)?;
+        lesson
+            .tasks
+            .iter()
+            .find(|t| !self.progress.is_done(&lesson.id, &t.id))
+    }
+
+    /// h, c and 1-9: a hint for the current task, tick it, or answer its quiz.
+    fn task_key(&mut self, action: Action) {
+        use crate::lessons::tasks::Check;
+        let Some(task) = self.current_task().cloned() else {
+            self.notice =
+                Some("every task of this lesson is done; press n for the next lesson".into());
+            return;
+        };
+        let (Some(lesson), Some(tracker)) =
+            (self.lessons.get(self.lesson_index), self.tracker.as_mut())
+        else {
+            return;
+        };
+        match (action, &task.check) {
+            (Action::NextHint, _) if task.hints.is_empty() && task.solution.is_none() => {
+                self.notice =
+                    Some("this task has no hints: the lesson text says what to do".into());
+            }
+            (Action::NextHint, _) => {
+                tracker.next_hint(lesson, &mut self.progress, &task.id);
+                self.progress_changed = true;
+            }
+            (Action::TickSelfCheck, Check::SelfCheck) => {
+                tracker.toggle(lesson, &mut self.progress, &task.id);
+                self.progress_changed = true;
+            }
+            (Action::TickSelfCheck, _) => {
+                self.notice =
+                    Some("c ticks a self-check; this task is checked from what you do".into());
+            }
+            (Action::Answer(n), Check::Quiz(_)) => {
+                match tracker.answer(lesson, &mut self.progress, &task.id, usize::from(n) - 1) {
+                    Some(answer) => {
+                        self.progress_changed |= answer.correct;
+                        self.notice = Some(if answer.correct {
+                            "✓ right".into()
+                        } else {
+                            "not quite: read why, then try again".into()
+                        });
+                    }
+                    None => self.notice = Some(format!("this quiz has no choice {n}")),
+                }
+            }
+            (Action::Answer(_), _) => {
+                self.notice = Some("1-9 answer a quiz; the current task is not one".into());
+            }
+            _ => {}
+        }
+        self.lesson_vars = None;
     }
 
     pub fn menu(&self) -> &[RequestSpec] {
@@ -1199,10 +1271,7 @@ impl App {
                 });
                 effects.push(Effect::SetMouseCapture(self.mouse_captured));
             }
-            Action::NextHint | Action::TickSelfCheck => {
-                self.notice =
-                    Some("hints and self-checks are not built yet; read the lesson's tasks".into());
-            }
+            Action::NextHint | Action::TickSelfCheck | Action::Answer(_) => self.task_key(action),
         }
     }
 

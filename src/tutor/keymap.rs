@@ -37,6 +37,8 @@ pub enum Action {
     RestoreFile,
     NextHint,
     TickSelfCheck,
+    /// Pick choice N (1-9) of the lesson's open quiz.
+    Answer(u8),
     Follow,
 }
 
@@ -103,6 +105,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[Char('O')], "O", Action::RestoreFile, "restore a lab file to the original", None),
     b(&[Char('h')], "h", Action::NextHint, "next hint for the task", None),
     b(&[Char('c')], "c", Action::TickSelfCheck, "tick a self-check", None),
+    b(&[Char('1')], "1-9", Action::Answer(1), "answer the lesson's open quiz", None),
 ];
 
 /// The action bound to a key press, if any. Ctrl-C always quits.
@@ -112,6 +115,9 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
             Char('c') => Some(Action::Quit),
             _ => None,
         };
+    }
+    if let Char(c @ '1'..='9') = key.code {
+        return Some(Action::Answer(c as u8 - b'0'));
     }
     BINDINGS
         .iter()

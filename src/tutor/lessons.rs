@@ -149,14 +149,24 @@ fn parser(text: &str) -> Parser<'_> {
 }
 
 /// A lesson as the pane shows it: title, tasks, then the body.
-/// `marks` holds, per task in order, whether it is done and, if not, why the latest
-/// attempt did not count.
-pub fn render(
-    lesson: &Lesson,
-    vars: &Vars,
-    marks: &[(bool, Option<String>)],
-    theme: &Theme,
-) -> Text<'static> {
+/// Where one task stands, for the pane.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskMark {
+    pub done: bool,
+    /// Why the latest request did not complete it (traffic tasks).
+    pub why_not: Option<String>,
+    /// The task the keys h, c and 1-9 act on: the first one not done.
+    pub current: bool,
+    /// Hints revealed so far, with the total, then the solution once they are all shown.
+    pub hints: Vec<String>,
+    pub hints_total: usize,
+    pub solution: Option<String>,
+    /// The last quiz answer: right or not, and its explanation.
+    pub answer: Option<(bool, String)>,
+}
+
+/// `marks` holds, per task in order, where it stands.
+pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -> Text<'static> {
     let mut lines = vec![
         Line::styled(lesson.title.clone(), theme.heading),
         Line::default(),
@@ -164,12 +174,54 @@ pub fn render(
     if !lesson.tasks.is_empty() {
         lines.push(Line::styled("Tasks", theme.accent));
         for (i, task) in lesson.tasks.iter().enumerate() {
-            let (done, why) = marks.get(i).cloned().unwrap_or_default();
-            let mut spans = vec![Span::raw(if done { "  ☑ " } else { "  ☐ " })];
+            let mark = marks.get(i).cloned().unwrap_or_default();
+            let bullet = match (mark.done, mark.current) {
+                (true, _) => "  ☑ ",
+                (false, true) => "▸ ☐ ",
+                (false, false) => "  ☐ ",
+            };
+            let mut spans = vec![Span::raw(bullet)];
             spans.extend(inline(&vars.fill(&task.title), theme));
             lines.push(Line::from(spans));
-            if let Some(why) = why {
+            if let Some(why) = &mark.why_not {
                 lines.push(Line::styled(format!("      not yet: {why}"), theme.dim));
+            }
+            if !mark.current {
+                continue;
+            }
+            if let crate::lessons::tasks::Check::Quiz(choices) = &task.check {
+                for (n, choice) in choices.iter().enumerate() {
+                    let mut spans = vec![Span::raw(format!("      {} ", n + 1))];
+                    spans.extend(inline(&vars.fill(&choice.text), theme));
+                    lines.push(Line::from(spans));
+                }
+                if mark.answer.is_none() {
+                    lines.push(Line::styled("      press 1-9 to answer", theme.dim));
+                }
+            }
+            if let Some((right, explain)) = &mark.answer {
+                let head = if *right {
+                    "      ✓ right: "
+                } else {
+                    "      ✗ not quite: "
+                };
+                let mut spans = vec![Span::styled(head, theme.accent)];
+                spans.extend(inline(&vars.fill(explain), theme));
+                lines.push(Line::from(spans));
+            }
+            for (n, hint) in mark.hints.iter().enumerate() {
+                let mut spans = vec![Span::styled(
+                    format!("      hint {} of {}: ", n + 1, mark.hints_total),
+                    theme.accent,
+                )];
+                spans.extend(inline(&vars.fill(hint), theme));
+                lines.push(Line::from(spans));
+            }
+            if let Some(solution) = &mark.solution {
+                lines.push(Line::styled("      solution:", theme.accent));
+                lines.extend(markdown(&vars.fill(solution), theme));
+            } else if mark.hints_total > 0 || task.solution.is_some() {
+                lines.push(Line::styled("      h: a hint", theme.dim));
             }
         }
         lines.push(Line::default());
