@@ -427,3 +427,38 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
         }
     }
 }
+
+#[test]
+fn the_lesson_list_resets_one_lessons_tasks_after_a_confirmation() {
+    let mut app = app();
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.mark_done("web-server-decides", "static-file");
+    progress.mark_done("big-picture", "first-request");
+    app.resume(progress);
+    let three = app
+        .lessons
+        .iter()
+        .position(|l| l.id == "web-server-decides")
+        .unwrap();
+    assert_eq!(app.lesson_counts(three).0, 1);
+    app.update(key('L'));
+    for _ in 0..three {
+        app.update(key('j'));
+    }
+    // Any key but y keeps the tasks.
+    app.update(key('r'));
+    app.update(key('n'));
+    assert!(app.progress.is_done("web-server-decides", "static-file"));
+    app.update(key('L'));
+    for _ in 0..three {
+        app.update(key('j'));
+    }
+    app.update(key('r'));
+    let effects = app.update(key('y'));
+    assert!(!app.progress.is_done("web-server-decides", "static-file"));
+    assert!(
+        app.progress.is_done("big-picture", "first-request"),
+        "other lessons are kept"
+    );
+    assert!(effects.iter().any(|e| matches!(e, Effect::SaveProgress(_))));
+}

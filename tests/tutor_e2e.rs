@@ -52,8 +52,14 @@ struct Session {
 
 impl Session {
     fn start(name: &str) -> Session {
+        Session::start_with_state(name, |_| {})
+    }
+
+    /// Start with something already in the state directory.
+    fn start_with_state(name: &str, prepare: impl FnOnce(&std::path::Path)) -> Session {
         let lab = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
+        prepare(state.path());
         let (web, wsgi) = (free_port(), free_port());
         let socket = format!("wsgi-tutor-{name}-{}", std::process::id());
         let command = format!(
@@ -418,6 +424,36 @@ fn lesson_three_traffic_tasks_complete_from_real_requests_and_are_saved() {
     };
     assert_eq!(progress["current"], "web-server-decides");
     session.wait_for(&["☑ Fetch /static/style.css"], Duration::from_secs(5));
+    session.keys("q");
+    let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
+    assert!(open.is_empty(), "still listening after q: {open:?}");
+}
+
+#[test]
+fn a_corrupt_progress_file_is_kept_aside_and_the_tutor_starts() {
+    if !has_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let session = Session::start_with_state("corrupt", |state| {
+        std::fs::write(state.join("progress.json"), "{ this is not json").unwrap();
+    });
+    session.wait_for(&["Lesson 1/", "could not be used"], Duration::from_secs(10));
+    let state = session._dirs.1.path();
+    let kept: Vec<_> = std::fs::read_dir(state)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("progress.json.corrupt-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(kept[0].path()).unwrap(),
+        "{ this is not json"
+    );
     session.keys("q");
     let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
     assert!(open.is_empty(), "still listening after q: {open:?}");

@@ -418,6 +418,8 @@ pub struct App {
     /// Start-up reports (the first worker count, the first start) are not the learner's doing.
     seen_workers: bool,
     seen_wsgi_stop: bool,
+    /// A lesson whose tasks the learner asked to reset, waiting for `y`.
+    pending_reset: Option<usize>,
 }
 
 impl App {
@@ -458,6 +460,7 @@ impl App {
             progress_changed: false,
             seen_workers: false,
             seen_wsgi_stop: false,
+            pending_reset: None,
         };
         app.open_lesson(0);
         app.progress_changed = false;
@@ -529,6 +532,19 @@ impl App {
             workers,
             app,
         }));
+    }
+
+    /// Done and total tasks of a lesson, for the lesson list.
+    pub fn lesson_counts(&self, index: usize) -> (usize, usize) {
+        let Some(lesson) = self.lessons.get(index) else {
+            return (0, 0);
+        };
+        let done = lesson
+            .tasks
+            .iter()
+            .filter(|t| self.progress.is_done(&lesson.id, &t.id))
+            .count();
+        (done, lesson.tasks.len())
     }
 
     /// Where each task of the open lesson stands, in order.
@@ -915,6 +931,41 @@ impl App {
                     effects.push(Effect::Quit);
                 }
                 LineEdit::Edited => {}
+            }
+            return;
+        }
+        // Confirming a lesson reset: y resets, anything else cancels.
+        if let Some(index) = self.pending_reset.take() {
+            let Some(lesson) = self.lessons.get(index) else {
+                return;
+            };
+            if key.code == KeyCode::Char('y') {
+                let id = lesson.id.clone();
+                let title = lesson.title.clone();
+                self.progress.reset_lesson(&id);
+                if index == self.lesson_index {
+                    self.open_lesson(index);
+                }
+                self.progress_changed = true;
+                self.lesson_vars = None;
+                self.notice = Some(format!("the tasks of \"{title}\" are reset"));
+            } else {
+                self.notice = Some("nothing was reset".into());
+            }
+            return;
+        }
+        // In the lesson list, r asks to reset the selected lesson's tasks.
+        if let Some(Overlay::Lessons { selected }) = &self.overlay
+            && key.code == KeyCode::Char('r')
+        {
+            let index = *selected;
+            if let Some(lesson) = self.lessons.get(index) {
+                self.notice = Some(format!(
+                    "reset every task of \"{}\"? press y to confirm, any other key to keep them",
+                    lesson.title
+                ));
+                self.pending_reset = Some(index);
+                self.overlay = None;
             }
             return;
         }

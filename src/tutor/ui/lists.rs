@@ -14,11 +14,19 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let (title, entries, selected, current): (&str, Vec<String>, usize, usize) =
         match &app.overlay {
             Some(Overlay::Lessons { selected }) => (
-                "Lessons",
+                "Lessons · Enter opens · r resets a lesson's tasks",
                 app.lessons
                     .iter()
                     .enumerate()
-                    .map(|(i, l)| format!("{:>2}. {}", i + 1, l.title))
+                    .map(|(i, l)| {
+                        let (done, total) = app.lesson_counts(i);
+                        let mark = if total > 0 && done == total {
+                            "✓"
+                        } else {
+                            " "
+                        };
+                        format!("{mark} {:>2}. {}  {done}/{total}", i + 1, l.title)
+                    })
                     .collect(),
                 *selected,
                 app.lesson_index,
