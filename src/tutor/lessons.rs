@@ -220,8 +220,15 @@ pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -
             if let Some(solution) = &mark.solution {
                 lines.push(Line::styled("      solution:", theme.accent));
                 lines.extend(markdown(&vars.fill(solution), theme));
-            } else if mark.hints_total > 0 || task.solution.is_some() {
-                lines.push(Line::styled("      h: a hint", theme.dim));
+            } else if mark.hints.len() < mark.hints_total {
+                let next = if mark.hints.is_empty() {
+                    "h: a hint"
+                } else {
+                    "h: the next hint"
+                };
+                lines.push(Line::styled(format!("      {next}"), theme.dim));
+            } else if task.solution.is_some() {
+                lines.push(Line::styled("      h: the worked solution", theme.dim));
             }
         }
         lines.push(Line::default());
