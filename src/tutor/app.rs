@@ -374,6 +374,19 @@ pub enum Overlay {
     },
 }
 
+impl Overlay {
+    /// The selected row of a list overlay.
+    fn selected_mut(&mut self) -> Option<&mut usize> {
+        match self {
+            Overlay::RequestMenu { selected, .. }
+            | Overlay::Apps { selected, .. }
+            | Overlay::Lessons { selected }
+            | Overlay::Restore { selected, .. } => Some(selected),
+            Overlay::Help | Overlay::Workers | Overlay::Compare { .. } => None,
+        }
+    }
+}
+
 /// Everything the screen shows.
 pub struct App {
     pub traffic: Traffic,
@@ -1021,19 +1034,17 @@ impl App {
             Overlay::Restore { .. } => RESTORABLE.len(),
             Overlay::Help | Overlay::Workers | Overlay::Compare { .. } => 0,
         };
+        // Up and down move the selection of every list overlay the same way.
+        if matches!(action, Action::Up | Action::Down)
+            && let Some(Some(selected)) = self.overlay.as_mut().map(Overlay::selected_mut)
+        {
+            *selected = match action {
+                Action::Up => selected.saturating_sub(1),
+                _ => (*selected + 1).min(count.saturating_sub(1)),
+            };
+            return true;
+        }
         match (overlay, action) {
-            (Overlay::RequestMenu { selected, .. }, Action::Up) => {
-                self.overlay = Some(Overlay::RequestMenu {
-                    selected: selected.saturating_sub(1),
-                    typing: None,
-                })
-            }
-            (Overlay::RequestMenu { selected, .. }, Action::Down) => {
-                self.overlay = Some(Overlay::RequestMenu {
-                    selected: (selected + 1).min(count - 1),
-                    typing: None,
-                })
-            }
             (Overlay::RequestMenu { selected, .. }, Action::Inspect) => {
                 if selected == self.menu.len() {
                     self.overlay = Some(Overlay::RequestMenu {
@@ -1045,18 +1056,6 @@ impl App {
                     self.overlay = None;
                     self.follow = true;
                 }
-            }
-            (Overlay::Apps { selected, .. }, Action::Up) => {
-                self.overlay = Some(Overlay::Apps {
-                    selected: selected.saturating_sub(1),
-                    typing: None,
-                })
-            }
-            (Overlay::Apps { selected, .. }, Action::Down) => {
-                self.overlay = Some(Overlay::Apps {
-                    selected: (selected + 1).min(count - 1),
-                    typing: None,
-                })
             }
             (Overlay::Apps { selected, .. }, Action::Inspect) => {
                 if selected == LAB_APPS.len() {
@@ -1073,28 +1072,13 @@ impl App {
                 Overlay::Restore {
                     selected, modified, ..
                 },
-                Action::Up | Action::Down | Action::Inspect,
+                Action::Inspect,
             ) => {
-                let (selected, confirm) = match action {
-                    Action::Up => (selected.saturating_sub(1), false),
-                    Action::Down => ((selected + 1).min(count - 1), false),
-                    _ => (selected, true),
-                };
                 self.overlay = Some(Overlay::Restore {
                     selected,
                     modified,
-                    confirm,
+                    confirm: true,
                 });
-            }
-            (Overlay::Lessons { selected }, Action::Up) => {
-                self.overlay = Some(Overlay::Lessons {
-                    selected: selected.saturating_sub(1),
-                })
-            }
-            (Overlay::Lessons { selected }, Action::Down) => {
-                self.overlay = Some(Overlay::Lessons {
-                    selected: (selected + 1).min(count.saturating_sub(1)),
-                })
             }
             (Overlay::Lessons { selected }, Action::Inspect) => {
                 self.overlay = None;
