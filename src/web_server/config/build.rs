@@ -12,7 +12,7 @@ use super::{
     AddHeader, Config, ConfigError, DocRoot, ErrorPage, HttpVersion, Listen, LoadContext, LocConf,
     Location, Modifier, ProxyPass, Return, Server, mime,
 };
-use crate::web_server::log::{AccessLog, ErrorLog, Level, LogFiles, LogFormat, LogTarget};
+use crate::web_server::log::{AccessLog, ErrorLog, Level, LogFile, LogFiles, LogFormat, LogTarget};
 use crate::web_server::upstream::Upstream;
 use crate::web_server::variables::Template;
 use hyper::header::{self, HeaderName};
@@ -381,15 +381,20 @@ impl Builder<'_> {
                 .ok_or_else(|| d.error(format!("invalid log level \"{name}\"")))?,
             None => Level::Error,
         };
+        let file = self.open_log(d)?;
+        Ok(Arc::new(ErrorLog::new(file, level)))
+    }
+
+    /// The log file a directive's first argument names, opened (or reused).
+    fn open_log(&mut self, d: &Directive) -> Result<Arc<LogFile>, ConfigError> {
         let target = self.log_target(&d.args[0]);
-        let file = self.logs.open(&target).map_err(|e| {
+        self.logs.open(&target).map_err(|e| {
             d.error(format!(
                 "open() \"{}\" failed ({})",
                 d.args[0],
                 os_error(&e)
             ))
-        })?;
-        Ok(Arc::new(ErrorLog::new(file, level)))
+        })
     }
 
     fn log_target(&self, arg: &str) -> LogTarget {
@@ -825,14 +830,7 @@ impl Builder<'_> {
                     .get(format_name)
                     .cloned()
                     .ok_or_else(|| d.error(format!("unknown log format \"{format_name}\"")))?;
-                let target = self.log_target(&d.args[0]);
-                let file = self.logs.open(&target).map_err(|e| {
-                    d.error(format!(
-                        "open() \"{}\" failed ({})",
-                        d.args[0],
-                        os_error(&e)
-                    ))
-                })?;
+                let file = self.open_log(d)?;
                 level
                     .access_log
                     .get_or_insert_with(Vec::new)
