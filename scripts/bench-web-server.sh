@@ -2,8 +2,9 @@
 # Benchmark: wsgi-tutor's web server against real nginx (one worker), same configuration,
 # side by side in one run.
 #
-#   scripts/bench-web-server.sh [SECONDS_PER_RUN] [ROUNDS]
+#   scripts/bench-web-server.sh [SECONDS_PER_RUN] [ROUNDS] [ROW_FILTER]
 #
+# ROW_FILTER (a grep -E pattern over the row labels, e.g. 'KiB|keepalive') runs only some rows.
 # Rows: a 1 KiB static file, a 1 MiB static file, a proxied request to a fixed fast upstream
 # (another nginx answering `return 200`) with nginx's default upstream handling (HTTP/1.0,
 # a new connection per request), and the same with `keepalive` + `proxy_http_version 1.1`.
@@ -15,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 rounds=${2:-3}
+filter=${3:-.}
 for tool in nginx wrk taskset; do
   command -v $tool >/dev/null || { echo "bench: $tool is not installed (apt-get install nginx-light wrk util-linux)" >&2; exit 2; }
 done
@@ -95,6 +97,7 @@ printf '| %-42s | %12s | %12s | %6s |\n' "request" "nginx req/s" "ours req/s" "r
 printf '|%s|%s|%s|%s|\n' "--------------------------------------------" "--------------" "--------------" "--------"
 for row in "${rows[@]}"; do
   path=${row%%|*}; label=${row#*|}
+  grep -qE -- "$filter" <<<"$label" || continue
   n=(); o=()
   for _ in $(seq "$rounds"); do
     n+=("$(run "$ng" "$path")")

@@ -14,10 +14,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Version};
+use smallvec::SmallVec;
 
 use super::config::{Config, LocConf, Server};
 use super::log::{ErrorLog, Level};
@@ -67,9 +67,10 @@ pub struct Exchange {
     pub status: u16,
     pub bytes_sent: u64,
     pub response_headers: HeaderMap,
-    pub upstream_addr: Vec<String>,
-    pub upstream_status: Vec<Option<u16>>,
-    pub upstream_time: Vec<Duration>,
+    /// One entry per upstream server tried; almost always one, so kept inline.
+    pub upstream_addr: SmallVec<[Arc<str>; 1]>,
+    pub upstream_status: SmallVec<[Option<u16>; 1]>,
+    pub upstream_time: SmallVec<[Duration; 1]>,
 }
 
 impl Exchange {
@@ -273,7 +274,12 @@ fn header_value(headers: &HeaderMap, name: &str, out: &mut String) {
 
 /// A fresh `$request_id`: 32 hex digits.
 fn request_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = rand::random::<u128>();
+    (0..32)
+        .rev()
+        .map(|i| HEX[((n >> (i * 4)) & 0xf) as usize] as char)
+        .collect()
 }
 
 /// Answer one request. Never fails: every problem becomes a status code.
@@ -282,14 +288,16 @@ pub async fn handle(
     conn: ConnInfo,
     config: Arc<Config>,
     trace: TraceSink,
-) -> Result<Response<Body>, std::convert::Infallible> {
+) -> Result<Response<TrackedBody>, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
     let raw_path_and_query = parts
         .uri
         .path_and_query()
         .map(|pq| pq.as_str().to_owned())
         .unwrap_or_else(|| parts.uri.to_string());
-    let mut x = Exchange {
+    // Boxed once, here: the exchange outlives this future (the access log is written when
+    // the body is done) and is too large to move around by value.
+    let mut x = Box::new(Exchange {
         id: request_id(),
         conn,
         started: Instant::now(),
@@ -309,10 +317,10 @@ pub async fn handle(
         status: 0,
         bytes_sent: 0,
         response_headers: HeaderMap::new(),
-        upstream_addr: Vec::new(),
-        upstream_status: Vec::new(),
-        upstream_time: Vec::new(),
-    };
+        upstream_addr: SmallVec::new(),
+        upstream_status: SmallVec::new(),
+        upstream_time: SmallVec::new(),
+    });
     x.trace.emit(Some(&x.id), || Hop::Received {
         method: x.method.to_string(),
         target: x.raw_path_and_query.clone(),
@@ -405,14 +413,12 @@ async fn route(x: &mut Exchange, config: &Config, target: &hyper::Uri, body: Inc
                 None => Answer::Status(500),
             }
         } else {
-            let origin = x.origin();
             let request = StaticRequest {
                 method: &x.method,
                 uri: &x.uri,
                 args: x.args.as_deref(),
                 headers: &x.headers,
                 conf: &conf,
-                origin: &origin,
             };
             match static_files::serve(&request) {
                 static_files::Outcome::Response {
@@ -435,6 +441,7 @@ async fn route(x: &mut Exchange, config: &Config, target: &hyper::Uri, body: Inc
                         size: 0,
                     });
                     let mut response = page_response(x, 301, &conf);
+                    let location = format!("{}{location}", x.origin());
                     if let Ok(value) = HeaderValue::from_str(&location) {
                         response.headers_mut().insert(header::LOCATION, value);
                     }
@@ -721,16 +728,8 @@ fn answer_return(
             Answer::Response(response)
         }
         Some(body) => {
-            let file_name = String::from_utf8_lossy(&x.uri)
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-                .to_owned();
-            let content_type = conf
-                .types
-                .lookup(&file_name)
-                .unwrap_or(&conf.default_type)
-                .to_owned();
+            let uri = String::from_utf8_lossy(&x.uri);
+            let content_type = conf.content_type(uri.rsplit('/').next().unwrap_or(""));
             let response = Response::builder()
                 .status(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
                 .header(header::CONTENT_TYPE, content_type)
@@ -771,7 +770,7 @@ fn page_response(x: &Exchange, status: u16, conf: &LocConf) -> Response<Body> {
 
 /// The last step: pages for bare statuses, `Server`, `add_header`, and the body wrapper that
 /// writes the access log and the trace event when the response is done.
-fn finish(mut x: Exchange, answer: Answer, conf: &LocConf) -> Response<Body> {
+fn finish(mut x: Box<Exchange>, answer: Answer, conf: &LocConf) -> Response<TrackedBody> {
     let mut response = match answer {
         Answer::Response(response) => response,
         Answer::Status(status) => page_response(&x, status, conf),
@@ -799,7 +798,7 @@ fn finish(mut x: Exchange, answer: Answer, conf: &LocConf) -> Response<Body> {
             if !(qualifies || add.always) {
                 continue;
             }
-            let value = add.value.render(&x);
+            let value = add.value.render(&*x);
             if !value.is_empty()
                 && let Ok(value) = HeaderValue::from_str(&value)
             {
@@ -812,10 +811,10 @@ fn finish(mut x: Exchange, answer: Answer, conf: &LocConf) -> Response<Body> {
 }
 
 fn wrap(
-    x: Exchange,
+    x: Box<Exchange>,
     response: Response<Body>,
     access_log: Arc<Vec<super::log::AccessLog>>,
-) -> Response<Body> {
+) -> Response<TrackedBody> {
     let (mut parts, body) = response.into_parts();
     let mut x = x;
     // Copied only for whoever reads them: the trace, or a log format with $sent_http_*.
@@ -831,14 +830,14 @@ fn wrap(
     }
     let tracked = TrackedBody {
         inner: body,
-        x: Some(Box::new(x)),
+        x: Some(x),
         access_log,
     };
-    Response::from_parts(parts, tracked.boxed_unsync())
+    Response::from_parts(parts, tracked)
 }
 
 /// The response body, counted; when it ends (or the client goes away) the request is logged.
-struct TrackedBody {
+pub struct TrackedBody {
     inner: Body,
     x: Option<Box<Exchange>>,
     access_log: Arc<Vec<super::log::AccessLog>>,

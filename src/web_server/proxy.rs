@@ -24,6 +24,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, Version};
 use hyper_util::rt::TokioIo;
+use smallvec::SmallVec;
 use tokio::net::TcpStream;
 
 use super::config::{HttpVersion, LocConf, ProxyPass};
@@ -75,7 +76,8 @@ pub async fn forward(
         HttpVersion::Http10 => Version::HTTP_10,
         HttpVersion::Http11 => Version::HTTP_11,
     };
-    let (headers, added) = upstream_headers(x, proxy, conf);
+    let (mut headers, added) = upstream_headers(x, proxy, conf);
+    let asked_to_close = connection_close(&headers);
 
     // The body: streamed with a size check, or collected when HTTP/1.0 needs a length.
     let too_large = Arc::new(AtomicBool::new(false));
@@ -121,26 +123,23 @@ pub async fn forward(
         if content_length.is_none() {
             version = Version::HTTP_11;
         }
-        Some(
-            LimitedBody {
-                inner: body,
-                seen: 0,
-                limit: conf.client_max_body_size,
-                too_large: too_large.clone(),
-            }
-            .boxed_unsync(),
-        )
+        Some(Body::stream(LimitedBody {
+            inner: body,
+            seen: 0,
+            limit: conf.client_max_body_size,
+            too_large: too_large.clone(),
+        }))
     };
     let retryable = body_slot.is_none() && is_idempotent(&x.method);
 
-    let make_request = |body: UpstreamBody, host_header: &HeaderMap| {
+    let make_request = |body: UpstreamBody, headers: HeaderMap| {
         let mut request = Request::builder()
             .method(x.method.clone())
             .uri(&upstream_uri)
             .version(version)
             .body(body)
             .expect("valid upstream request");
-        *request.headers_mut() = host_header.clone();
+        *request.headers_mut() = headers;
         if let Some(len) = content_length {
             request
                 .headers_mut()
@@ -163,7 +162,7 @@ pub async fn forward(
     }
     let mut last_status = 502;
     let mut sent = false;
-    for peer in peers.iter() {
+    for (attempt, peer) in peers.iter().enumerate() {
         // A request whose body already went to a server that failed cannot be sent again;
         // one that never got past connect() can, as in nginx.
         if sent && !retryable {
@@ -198,7 +197,7 @@ pub async fn forward(
         let body = body_slot.take().unwrap_or_else(empty);
         sent = true;
         x.trace.emit(Some(&x.id), || Hop::Proxied {
-            upstream: peer.addr_text.clone(),
+            upstream: peer.addr_text.to_string(),
             uri: upstream_uri.clone(),
             version: if version == Version::HTTP_10 {
                 "HTTP/1.0"
@@ -209,7 +208,12 @@ pub async fn forward(
             headers: crate::trace::headers_of(&headers),
             added: added.clone(),
         });
-        let request = make_request(body, &headers);
+        // The headers are copied only when another server may still need them.
+        let request = if retryable && attempt + 1 < peers.len() {
+            make_request(body, headers.clone())
+        } else {
+            make_request(body, std::mem::take(&mut headers))
+        };
         let response =
             tokio::time::timeout(conf.proxy_read_timeout, sender.send_request(request)).await;
         let elapsed = started.elapsed();
@@ -220,16 +224,16 @@ pub async fn forward(
                 let status = response.status().as_u16();
                 x.upstream_status.push(Some(status));
                 x.trace.emit(Some(&x.id), || Hop::UpstreamAnswered {
-                    upstream: peer.addr_text.clone(),
+                    upstream: peer.addr_text.to_string(),
                     status,
                     time_us: elapsed.as_micros() as u64,
                 });
                 let keep = upstream.keepalive > 0
                     && version == Version::HTTP_11
                     && !connection_close(response.headers())
-                    && !connection_close(&headers);
+                    && !asked_to_close;
                 let mut response = response;
-                redirect_default(&mut response, proxy, &x.origin());
+                redirect_default(&mut response, proxy, x);
                 return Outcome::Response(client_response(
                     response,
                     keep.then(|| (upstream.clone(), peer_index(&upstream, peer), sender)),
@@ -277,7 +281,14 @@ pub async fn forward(
 /// rewritten to the location that proxies it (`http://app_server/x` →
 /// `http://host:port/x`), so redirects from the app send the browser back through the web
 /// server. A relative Location from the upstream is passed on as it is, as nginx does.
-fn redirect_default(response: &mut Response<Incoming>, proxy: &ProxyPass, origin: &str) {
+fn redirect_default(response: &mut Response<Incoming>, proxy: &ProxyPass, x: &Exchange) {
+    let refresh = HeaderName::from_static("refresh");
+    if !response.headers().contains_key(header::LOCATION)
+        && !response.headers().contains_key(&refresh)
+    {
+        return;
+    }
+    let origin = x.origin();
     let (from, to) = match &proxy.uri {
         Some(uri) => (
             format!("http://{}{uri}", proxy.proxy_host),
@@ -285,7 +296,7 @@ fn redirect_default(response: &mut Response<Incoming>, proxy: &ProxyPass, origin
         ),
         None => (format!("http://{}/", proxy.proxy_host), "/".to_owned()),
     };
-    for name in [header::LOCATION, HeaderName::from_static("refresh")] {
+    for name in [header::LOCATION, refresh] {
         let Some(value) = response.headers().get(&name).and_then(|v| v.to_str().ok()) else {
             continue;
         };
@@ -492,29 +503,38 @@ fn client_response(
     read_timeout: Duration,
 ) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
-    // Headers named in Connection are hop-by-hop too (rare: only then is a list built).
-    let named: Vec<String> = parts
+    // Headers named in Connection are hop-by-hop too.
+    let mut drop: SmallVec<[HeaderName; 4]> = parts
         .headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
-        .filter(|t| !t.is_empty() && t != "close" && t != "keep-alive")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| {
+            !t.is_empty()
+                && !t.eq_ignore_ascii_case("close")
+                && !t.eq_ignore_ascii_case("keep-alive")
+        })
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .collect();
-    for name in HOP_BY_HOP.iter().chain(HIDDEN) {
-        parts.headers.remove(*name);
+    // One look at each header, instead of a lookup for every name that might be there.
+    for name in parts.headers.keys() {
+        if HOP_BY_HOP.contains(&name.as_str()) || HIDDEN.contains(&name.as_str()) {
+            drop.push(name.clone());
+        }
     }
-    for name in named {
-        parts.headers.remove(name.as_str());
+    for name in drop {
+        parts.headers.remove(name);
     }
     parts.version = Version::HTTP_11;
     let body = UpstreamResponseBody {
         inner: body,
         timeout: read_timeout,
-        sleep: Box::pin(tokio::time::sleep(read_timeout)),
+        sleep: None,
         pool,
     };
-    Response::from_parts(parts, body.boxed_unsync())
+    Response::from_parts(parts, Body::stream(body))
 }
 
 /// The client's request body on its way upstream, cut off past `client_max_body_size`.
@@ -565,7 +585,9 @@ impl hyper::body::Body for LimitedBody {
 struct UpstreamResponseBody {
     inner: Incoming,
     timeout: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// Set the first time the body has to wait: a small body already read with the
+    /// response head never needs a timer.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     pool: Option<(Arc<Upstream>, usize, SendRequest<UpstreamBody>)>,
 }
 
@@ -588,8 +610,11 @@ impl hyper::body::Body for UpstreamResponseBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                let deadline = tokio::time::Instant::now() + this.timeout;
-                this.sleep.as_mut().reset(deadline);
+                if let Some(sleep) = this.sleep.as_mut() {
+                    sleep
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + this.timeout);
+                }
                 if this.inner.is_end_stream() {
                     this.finished();
                 }
@@ -603,7 +628,12 @@ impl hyper::body::Body for UpstreamResponseBody {
                 this.finished();
                 Poll::Ready(None)
             }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(this.timeout)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => {
                     this.pool = None;
                     Poll::Ready(Some(Err(std::io::Error::new(

@@ -1,21 +1,76 @@
 //! Response bodies, and the pages the web server writes itself (errors and redirects), in
 //! nginx's words and layout so a learner recognises them later.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full, combinators::UnsyncBoxBody};
-use hyper::StatusCode;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-/// Every response body the web server sends: a file, a page it wrote, or an upstream's.
-pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+use bytes::Bytes;
+use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
+use hyper::StatusCode;
+use hyper::body::{Frame, SizeHint};
+
+/// Every body the web server sends, to a client or upstream: nothing, bytes it already
+/// holds (a page, a small file), or a stream (a large file, an upstream's response, a
+/// client's upload). The first two are the common case and cost no allocation of their
+/// own, which a boxed body would on every request.
+pub enum Body {
+    Empty,
+    Full(Option<Bytes>),
+    Stream(UnsyncBoxBody<Bytes, std::io::Error>),
+}
+
+impl Body {
+    pub fn stream<B>(body: B) -> Body
+    where
+        B: hyper::body::Body<Data = Bytes, Error = std::io::Error> + Send + 'static,
+    {
+        Body::Stream(body.boxed_unsync())
+    }
+}
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never| match never {})
-        .boxed_unsync()
+    let bytes = bytes.into();
+    if bytes.is_empty() {
+        Body::Empty
+    } else {
+        Body::Full(Some(bytes))
+    }
 }
 
 pub fn empty() -> Body {
-    Empty::new().map_err(|never| match never {}).boxed_unsync()
+    Body::Empty
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        match self.get_mut() {
+            Body::Empty => Poll::Ready(None),
+            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Body::Stream(inner) => Pin::new(inner).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Empty => true,
+            Body::Full(bytes) => bytes.is_none(),
+            Body::Stream(inner) => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Empty => SizeHint::with_exact(0),
+            Body::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Body::Stream(inner) => inner.size_hint(),
+        }
+    }
 }
 
 /// What this server calls itself in `Server:` headers and error pages.

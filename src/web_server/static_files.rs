@@ -14,7 +14,6 @@ use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Response, StatusCode};
@@ -35,8 +34,6 @@ pub struct StaticRequest<'a> {
     pub args: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub conf: &'a LocConf,
-    /// `http://host:port`, for the directory redirect.
-    pub origin: &'a str,
 }
 
 pub enum Outcome {
@@ -46,7 +43,8 @@ pub enum Outcome {
         path: PathBuf,
         size: u64,
     },
-    /// A directory asked for without its trailing slash: 301 to the same URI with one.
+    /// A directory asked for without its trailing slash: 301 to the same URI with one
+    /// (`location` is the path and query; the caller puts scheme and host before it).
     Moved { location: String, path: PathBuf },
     /// nginx's internal redirect to an index file: choose a location again for this URI.
     Redirect(Vec<u8>),
@@ -84,7 +82,8 @@ pub fn file_path(doc_root: &DocRoot, uri: &[u8]) -> Option<PathBuf> {
     if !rest.is_empty() && rest[0] != b'/' && !dir.as_os_str().to_string_lossy().ends_with('/') {
         return None;
     }
-    let mut path = dir.to_path_buf();
+    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + rest.len() + 1);
+    path.push(dir);
     for segment in rest.split(|&b| b == b'/') {
         if segment.is_empty() {
             continue;
@@ -170,7 +169,7 @@ pub fn serve(req: &StaticRequest) -> Outcome {
         Err(err) => return open_failed(path, &err),
     };
     if meta.is_dir() {
-        let mut location = format!("{}{}/", req.origin, super::uri::escape_path(req.uri));
+        let mut location = format!("{}/", super::uri::escape_path(req.uri));
         if let Some(args) = req.args {
             location.push('?');
             location.push_str(args);
@@ -272,92 +271,94 @@ fn file_response(req: &StaticRequest, path: PathBuf, file: File, meta: &Metadata
     let mtime = meta.modified().map(unix_seconds).unwrap_or(0);
     let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(mtime));
     let tag = etag(mtime, size);
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let content_type = req
-        .conf
-        .types
-        .lookup(&file_name)
-        .unwrap_or(&req.conf.default_type)
-        .to_owned();
 
-    if let Some(code) = precondition(req.headers, mtime, &tag) {
-        if code == 412 {
-            return status(412, path, None);
-        }
-        let mut builder = Response::builder().status(code);
-        if code == 304 {
-            builder = builder
-                .header(header::LAST_MODIFIED, &last_modified)
-                .header(header::ETAG, &tag);
-        }
-        return Outcome::Response {
-            response: builder.body(empty()).expect("valid 304"),
-            path,
-            size: 0,
-        };
+    let precondition = precondition(req.headers, mtime, &tag);
+    if precondition == Some(412) {
+        return status(412, path, None);
     }
-
-    let base = |status: StatusCode| {
-        Response::builder()
-            .status(status)
-            .header(header::LAST_MODIFIED, &last_modified)
-            .header(header::ETAG, &tag)
-    };
-    let head = *req.method == Method::HEAD;
     let ranges = match req.headers.get(header::RANGE) {
+        _ if precondition.is_some() => Ranges::Whole,
         Some(range) if if_range_matches(req.headers, &last_modified, &tag) => {
             parse_ranges(range.as_bytes(), size)
         }
         _ => Ranges::Whole,
     };
+    if ranges == Ranges::Unsatisfiable {
+        return Outcome::Status {
+            status: 416,
+            path,
+            log: None,
+            content_range: Some(format!("bytes */{size}")),
+        };
+    }
+
+    // The strings become header values without a copy; the map is sized for every header
+    // the response will carry (these, Server, and whatever add_header adds).
+    let validators = [
+        (header::LAST_MODIFIED, header_value(last_modified)),
+        (header::ETAG, header_value(tag)),
+    ];
+    let respond = |status: StatusCode, body: Body| {
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.reserve(8);
+        for (name, value) in validators.iter() {
+            headers.insert(name.clone(), value.clone());
+        }
+        response
+    };
+    if precondition.is_some() {
+        // 304: the validators again, no body.
+        return Outcome::Response {
+            response: respond(StatusCode::NOT_MODIFIED, empty()),
+            path,
+            size: 0,
+        };
+    }
+
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let content_type = req.conf.content_type(&file_name);
+    let head = *req.method == Method::HEAD;
     let (response, sent) = match ranges {
-        Ranges::Whole => {
-            let response = base(StatusCode::OK)
-                .header(header::CONTENT_TYPE, &content_type)
-                .header(header::CONTENT_LENGTH, size)
-                .header(header::ACCEPT_RANGES, "bytes");
+        Ranges::Whole | Ranges::Unsatisfiable => {
             let body = if head {
                 empty()
             } else {
-                file_body(
-                    file,
-                    VecDeque::from([Segment::File {
-                        start: 0,
-                        len: size,
-                    }]),
-                    size,
-                )
+                file_body(file, VecDeque::new(), 0, size)
             };
-            (response.body(body), size)
-        }
-        Ranges::Unsatisfiable => {
-            return Outcome::Status {
-                status: 416,
-                path,
-                log: None,
-                content_range: Some(format!("bytes */{size}")),
-            };
+            let mut response = respond(StatusCode::OK, body);
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, content_type);
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            (response, size)
         }
         Ranges::Some(ranges) if ranges.len() == 1 => {
             let (start, end) = ranges[0];
             let len = end - start + 1;
-            let response = base(StatusCode::PARTIAL_CONTENT)
-                .header(header::CONTENT_TYPE, &content_type)
-                .header(header::CONTENT_LENGTH, len)
-                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
             let body = if head {
                 empty()
             } else {
-                file_body(file, VecDeque::from([Segment::File { start, len }]), len)
+                file_body(file, VecDeque::new(), start, len)
             };
-            (response.body(body), len)
+            let mut response = respond(StatusCode::PARTIAL_CONTENT, body);
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, content_type);
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            headers.insert(
+                header::CONTENT_RANGE,
+                header_value(format!("bytes {start}-{end}/{size}")),
+            );
+            (response, len)
         }
         Ranges::Some(ranges) => {
             // nginx's boundary is a zero-padded counter; any unique string will do.
             let boundary = format!("{:020}", rand::random::<u64>());
+            let content_type = content_type.to_str().unwrap_or_default();
             let mut segments = VecDeque::new();
             let mut total = 0u64;
             for &(start, end) in &ranges {
@@ -374,25 +375,31 @@ fn file_response(req: &StaticRequest, path: PathBuf, file: File, meta: &Metadata
             let tail = format!("\r\n--{boundary}--\r\n");
             total += tail.len() as u64;
             segments.push_back(Segment::Bytes(Bytes::from(tail)));
-            let response = base(StatusCode::PARTIAL_CONTENT)
-                .header(
-                    header::CONTENT_TYPE,
-                    format!("multipart/byteranges; boundary={boundary}"),
-                )
-                .header(header::CONTENT_LENGTH, total);
             let body = if head {
                 empty()
             } else {
-                file_body(file, segments, total)
+                file_body(file, segments, 0, total)
             };
-            (response.body(body), total)
+            let mut response = respond(StatusCode::PARTIAL_CONTENT, body);
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                header_value(format!("multipart/byteranges; boundary={boundary}")),
+            );
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+            (response, total)
         }
     };
     Outcome::Response {
-        response: response.expect("valid file response"),
+        response,
         path,
         size: sent,
     }
+}
+
+/// A header value from text this module wrote itself (dates, tags, ranges: always valid).
+fn header_value(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// nginx's not-modified filter: 412 when If-Match / If-Unmodified-Since fail, 304 when
@@ -544,22 +551,30 @@ struct FileBody {
     remaining: u64,
 }
 
-fn file_body(file: File, segments: VecDeque<Segment>, total: u64) -> Body {
-    // Small single files are read at once: one read, no per-chunk polling.
-    if total <= SMALL_FILE
-        && let [Segment::File { start: 0, len }] = segments.iter().collect::<Vec<_>>().as_slice()
-    {
-        let mut buf = vec![0u8; *len as usize];
-        if read_exact_at(&file, &mut buf, 0).is_ok() {
-            return full(buf);
+/// The body for a file: `segments` when given (a multipart answer), else `len` bytes from
+/// `start`. Small pieces are read at once: one read, no per-chunk polling.
+fn file_body(file: File, mut segments: VecDeque<Segment>, start: u64, len: u64) -> Body {
+    if segments.is_empty() {
+        if len <= SMALL_FILE {
+            let mut buf = vec![0u8; len as usize];
+            if read_exact_at(&file, &mut buf, start).is_ok() {
+                return full(buf);
+            }
         }
+        segments.push_back(Segment::File { start, len });
     }
-    FileBody {
+    let remaining = segments
+        .iter()
+        .map(|s| match s {
+            Segment::Bytes(b) => b.len() as u64,
+            Segment::File { len, .. } => *len,
+        })
+        .sum();
+    Body::stream(FileBody {
         file,
         segments,
-        remaining: total,
-    }
-    .boxed_unsync()
+        remaining,
+    })
 }
 
 #[cfg(unix)]

@@ -11,12 +11,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::combinators::UnsyncBoxBody;
 use hyper::client::conn::http1::SendRequest;
 
 /// The body type sent upstream.
-pub type UpstreamBody = UnsyncBoxBody<Bytes, std::io::Error>;
+pub type UpstreamBody = super::responses::Body;
 
 /// How long a failed server is left alone (nginx's `fail_timeout` default).
 const FAIL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,7 +24,7 @@ pub struct Peer {
     pub name: String,
     pub addr: SocketAddr,
     /// `addr` as `$upstream_addr` prints it, made once.
-    pub addr_text: String,
+    pub addr_text: std::sync::Arc<str>,
     failed_until: Mutex<Option<Instant>>,
     idle: Mutex<Vec<SendRequest<UpstreamBody>>>,
 }
@@ -48,7 +46,7 @@ impl Upstream {
                 .map(|(name, addr)| Peer {
                     name,
                     addr,
-                    addr_text: addr.to_string(),
+                    addr_text: addr.to_string().into(),
                     failed_until: Mutex::new(None),
                     idle: Mutex::new(Vec::new()),
                 })
@@ -61,7 +59,7 @@ impl Upstream {
     /// The servers to try for one request, in order: round robin, failed ones left out
     /// (unless every one has failed, or there is only one — nginx never gives up on a
     /// single server).
-    pub fn order(&self) -> Vec<&Peer> {
+    pub fn order(&self) -> smallvec::SmallVec<[&Peer; 4]> {
         let n = self.peers.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
         let rotated = (0..n).map(|i| &self.peers[(start + i) % n]);

@@ -88,7 +88,7 @@ struct Level0 {
     add_header: Vec<AddHeader>,
     disable_symlinks: Option<bool>,
     types: Option<Arc<mime::Types>>,
-    default_type: Option<String>,
+    default_type: Option<hyper::header::HeaderValue>,
     access_log: Option<Vec<AccessLog>>,
     error_page: Vec<(u16, ErrorPage)>,
     server_tokens: Option<bool>,
@@ -814,7 +814,13 @@ impl Builder<'_> {
             }
             "default_type" => {
                 args(d, 1, 1)?;
-                level.default_type = Some(d.args[0].clone());
+                let value = hyper::header::HeaderValue::from_str(&d.args[0]).map_err(|_| {
+                    d.error(format!(
+                        "invalid value \"{}\" in \"default_type\" directive",
+                        d.args[0]
+                    ))
+                })?;
+                level.default_type = Some(value);
             }
             "access_log" => {
                 args(d, 1, 3)?;
@@ -916,7 +922,9 @@ impl Builder<'_> {
                     add_header: Arc::new(Vec::new()),
                     disable_symlinks: false,
                     types: mime::default_types(),
-                    default_type: "application/octet-stream".into(),
+                    default_type: hyper::header::HeaderValue::from_static(
+                        "application/octet-stream",
+                    ),
                     access_log: Arc::new(self.default_access.clone()),
                     error_page: Arc::new(HashMap::new()),
                     server_tokens: true,

@@ -4,26 +4,31 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use hyper::header::HeaderValue;
+
 use super::ConfigError;
 use super::syntax::{Directive, parse_str};
 
-/// Extension (lowercase, no dot) → MIME type.
+/// Extension (lowercase, no dot) → MIME type, kept as a ready header value: a response
+/// then takes a reference-counted copy instead of building one per request.
 #[derive(Debug, Clone, Default)]
 pub struct Types {
-    by_extension: HashMap<String, String>,
+    by_extension: HashMap<String, HeaderValue>,
 }
 
 impl Types {
     /// The Content-Type for a file name, if its extension is known.
     pub fn lookup(&self, file_name: &str) -> Option<&str> {
+        self.header(file_name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The Content-Type header for a file name, if its extension is known.
+    pub fn header(&self, file_name: &str) -> Option<&HeaderValue> {
         let ext = file_name.rsplit_once('.')?.1;
         if ext.bytes().any(|b| b.is_ascii_uppercase()) {
-            return self
-                .by_extension
-                .get(&ext.to_ascii_lowercase())
-                .map(String::as_str);
+            return self.by_extension.get(&ext.to_ascii_lowercase());
         }
-        self.by_extension.get(ext).map(String::as_str)
+        self.by_extension.get(ext)
     }
 
     /// Read the entries of a `types { }` block.
@@ -33,8 +38,11 @@ impl Types {
             if entry.block.is_some() || entry.args.is_empty() {
                 return Err(entry.error(format!("invalid \"types\" entry \"{}\"", entry.name)));
             }
+            let Ok(value) = HeaderValue::from_str(&entry.name) else {
+                return Err(entry.error(format!("invalid \"types\" entry \"{}\"", entry.name)));
+            };
             for ext in &entry.args {
-                by_extension.insert(ext.to_ascii_lowercase(), entry.name.clone());
+                by_extension.insert(ext.to_ascii_lowercase(), value.clone());
             }
         }
         Ok(Self { by_extension })

@@ -218,8 +218,18 @@ pub struct LocConf {
     pub add_header: Arc<Vec<AddHeader>>,
     pub disable_symlinks: bool,
     pub types: Arc<mime::Types>,
-    pub default_type: String,
+    pub default_type: hyper::header::HeaderValue,
     pub access_log: Arc<Vec<AccessLog>>,
     pub error_page: Arc<HashMap<u16, ErrorPage>>,
     pub server_tokens: bool,
+}
+
+impl LocConf {
+    /// `Content-Type` for a file name: its `types` entry, else `default_type`.
+    pub fn content_type(&self, file_name: &str) -> hyper::header::HeaderValue {
+        self.types
+            .header(file_name)
+            .unwrap_or(&self.default_type)
+            .clone()
+    }
 }
