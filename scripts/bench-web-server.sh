@@ -58,7 +58,9 @@ http {
   default_type application/octet-stream;
   access_log off;
   keepalive_requests 100000;
-  upstream pooled { server 127.0.0.1:$up; keepalive 32; }
+  # As many idle connections as wrk keeps open, so the row measures reuse, not churn
+  # (with fewer, both servers close and reopen upstream connections all the time).
+  upstream pooled { server 127.0.0.1:$up; keepalive 64; }
   server {
     listen 127.0.0.1:$1;
     location /static/ { alias $work/static/; }

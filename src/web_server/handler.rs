@@ -25,7 +25,7 @@ use super::responses::{self, Body, empty, full};
 use super::static_files::{self, StaticRequest};
 use super::variables::{Var, VarSource, push_num};
 use super::{location, proxy, uri};
-use crate::trace::{Hop, TraceSink, now_us};
+use crate::trace::{Hop, TraceSink};
 
 /// nginx's `large_client_header_buffers 4 8k`: one line may be 8 KiB, all of them 32 KiB.
 const MAX_LINE: usize = 8 * 1024;
@@ -48,7 +48,6 @@ pub struct Exchange {
     pub id: String,
     pub conn: ConnInfo,
     pub started: Instant,
-    pub started_us: u64,
     pub method: Method,
     pub version: Version,
     /// The request target's path and query, as the client sent them.
@@ -301,7 +300,6 @@ pub async fn handle(
         id: request_id(),
         conn,
         started: Instant::now(),
-        started_us: now_us(),
         method: parts.method,
         version: parts.version,
         raw_path_and_query,
@@ -882,11 +880,10 @@ impl hyper::body::Body for TrackedBody {
 impl Drop for TrackedBody {
     fn drop(&mut self) {
         let Some(x) = self.x.take() else { return };
-        let total_us = now_us().saturating_sub(x.started_us);
         x.trace.emit(Some(&x.id), || Hop::ResponseSent {
             status: x.status,
             bytes: x.bytes_sent,
-            total_us,
+            total_us: x.started.elapsed().as_micros() as u64,
             headers: crate::trace::headers_of(&x.response_headers),
         });
         for log in self.access_log.iter() {
