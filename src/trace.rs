@@ -256,30 +256,39 @@ impl TraceSink {
 }
 
 fn write_events(rx: Receiver<Event>, out: impl Write, sink: std::sync::Weak<SinkInner>) {
+    /// Under sustained load the queue never empties; losses are reported at least this often.
+    const REPORT_EVERY: usize = 1024;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let report_drops = |out: &mut std::io::BufWriter<_>| {
+        let Some(inner) = sink.upgrade() else { return };
+        let count = inner.dropped.swap(0, Ordering::Relaxed);
+        if count > 0 {
+            let event = Event {
+                ts_us: now_us(),
+                process: inner.process,
+                pid: inner.pid,
+                request_id: None,
+                hop: Hop::Dropped { count },
+            };
+            let _ = serde_json::to_writer(&mut *out, &event);
+            let _ = out.write_all(b"\n");
+        }
+    };
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
+        let mut written = 0;
         while let Some(event) = next {
             if serde_json::to_writer(&mut out, &event).is_err() || out.write_all(b"\n").is_err() {
                 return;
             }
+            written += 1;
+            if written % REPORT_EVERY == 0 {
+                report_drops(&mut out);
+            }
             next = rx.try_recv().ok();
         }
         // The queue is empty: report losses, then let the reader see everything so far.
-        if let Some(inner) = sink.upgrade() {
-            let count = inner.dropped.swap(0, Ordering::Relaxed);
-            if count > 0 {
-                let event = Event {
-                    ts_us: now_us(),
-                    process: inner.process,
-                    pid: inner.pid,
-                    request_id: None,
-                    hop: Hop::Dropped { count },
-                };
-                let _ = serde_json::to_writer(&mut out, &event);
-                let _ = out.write_all(b"\n");
-            }
-        }
+        report_drops(&mut out);
         if out.flush().is_err() {
             return;
         }
@@ -347,5 +356,89 @@ mod tests {
         let event: Event = serde_json::from_slice(&text).unwrap();
         assert_eq!(event.hop, Hop::WorkerBooted { worker_pid: 9 });
         assert!(event.ts_us >= before);
+    }
+
+    #[test]
+    fn losses_are_reported_while_the_backlog_drains_not_only_after() {
+        use std::sync::{Condvar, Mutex};
+        // A reader that stalls (the tutor busy drawing) until the test lets it go.
+        struct Stalled {
+            gate: Arc<(Mutex<bool>, Condvar)>,
+            seen: Arc<Mutex<Vec<u8>>>,
+        }
+        impl Write for Stalled {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                let (open, cv) = &*self.gate;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = cv.wait(open).unwrap();
+                }
+                self.seen.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = TraceSink::to_writer(
+            Process::WebServer,
+            Stalled {
+                gate: gate.clone(),
+                seen: seen.clone(),
+            },
+        );
+        let emitted = QUEUE_EVENTS + 5_000;
+        for _ in 0..emitted {
+            sink.emit(None, || Hop::WorkerBooted { worker_pid: 1 });
+        }
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mut text = seen.lock().unwrap().clone();
+            // Whole lines only: the writer hands its buffer over in pieces.
+            text.truncate(
+                text.iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |at| at + 1),
+            );
+            let events: Vec<Event> = text
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).unwrap())
+                .collect();
+            let mut lost = 0;
+            let mut first_report = None;
+            for (at, event) in events.iter().enumerate() {
+                if let Hop::Dropped { count } = event.hop {
+                    lost += count as usize;
+                    first_report.get_or_insert(at);
+                }
+            }
+            let delivered = events.len()
+                - events
+                    .iter()
+                    .filter(|e| matches!(e.hop, Hop::Dropped { .. }))
+                    .count();
+            if delivered + lost == emitted {
+                // The writer takes a buffer's worth before it stalls; the rest overflowed.
+                assert!(lost > 1_000, "{lost} lost");
+                let at = first_report.expect("a loss report");
+                assert!(
+                    at < QUEUE_EVENTS / 4,
+                    "the loss was reported only after {at} of {} events",
+                    events.len()
+                );
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {delivered} + {lost} of {emitted} accounted for"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
