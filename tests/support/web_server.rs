@@ -903,7 +903,9 @@ fn serve_upstream_conn(
             body.len()
         )?;
         out.flush()?;
-        if !keep_alive || !extra.is_empty() {
+        // `/idle-close`: answer as kept alive, then close while idle, as an upstream
+        // whose keepalive timeout ran out.
+        if !keep_alive || !extra.is_empty() || path.contains("/idle-close") {
             return Ok(());
         }
     }
