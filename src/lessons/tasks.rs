@@ -102,6 +102,9 @@ pub struct Observation {
     pub queued: bool,
     /// When a worker took it and when the application finished (µs, monotonic).
     pub in_app: Option<(u64, u64)>,
+    /// Which request this is, when known: a later, fuller look at the same request
+    /// replaces the earlier one instead of counting twice.
+    pub request: Option<u64>,
 }
 
 impl Observation {

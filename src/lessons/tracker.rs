@@ -60,10 +60,20 @@ impl Tracker {
         progress: &mut Progress,
         seen: Observation,
     ) -> Vec<String> {
-        if self.seen.len() == SEEN_LIMIT {
-            self.seen.remove(0);
+        // The WSGI server's side of a request can arrive after the web server's answer
+        // (two pipes): the request is looked at again then, and the new look replaces the old.
+        match seen
+            .request
+            .and_then(|id| self.seen.iter().position(|o| o.request == Some(id)))
+        {
+            Some(at) => self.seen[at] = seen,
+            None => {
+                if self.seen.len() == SEEN_LIMIT {
+                    self.seen.remove(0);
+                }
+                self.seen.push(seen);
+            }
         }
-        self.seen.push(seen);
         let mut done = Vec::new();
         for task in &lesson.tasks {
             let Check::Traffic(expect) = &task.check else {
@@ -228,6 +238,30 @@ mod tests {
             via,
             ..Observation::default()
         }
+    }
+
+    #[test]
+    fn a_request_looked_at_again_replaces_its_first_look_and_counts_once() {
+        let lesson = lesson("workers-are-processes");
+        let mut progress = Progress::new();
+        let mut tracker = Tracker::open(&lesson, &mut progress);
+        let counter = |id, served_by| Observation {
+            request: Some(id),
+            ..request("/counter", served_by, Some(Via::WebServer))
+        };
+        // First judged before the WSGI server's side arrived, then again with it: one request.
+        for _ in 0..5 {
+            let done = tracker.on_request(&lesson, &mut progress, counter(1, ServedBy::Wsgi));
+            assert!(done.is_empty());
+        }
+        assert!(tracker.why_not("counter").unwrap().contains("1 of 5"));
+        // A fuller look can change the verdict on the same request.
+        tracker.on_request(&lesson, &mut progress, counter(1, ServedBy::WsgiError));
+        assert!(tracker.why_not("counter").is_some());
+        for id in 2..=6 {
+            tracker.on_request(&lesson, &mut progress, counter(id, ServedBy::Wsgi));
+        }
+        assert!(progress.is_done("workers-are-processes", "counter"));
     }
 
     #[test]

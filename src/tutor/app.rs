@@ -872,7 +872,10 @@ impl App {
         let Some(seq) = self.traffic.apply(event) else {
             return;
         };
-        if !was_complete
+        // Judged when the answer is in, and again when the WSGI server's side of it arrives
+        // later (its trace comes through another pipe than the web server's).
+        let late_wsgi_news = was_complete && event.process == Process::WsgiServer;
+        if (!was_complete || late_wsgi_news)
             && let Some(request) = self.traffic.get(seq)
             && request.is_complete()
         {

@@ -364,7 +364,16 @@ fn edit(path: &Path, terminal: &mut DefaultTerminal, mouse: bool) -> bool {
     if mouse {
         let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
     }
-    let _ = terminal.clear();
+    // Not `terminal.clear()`: it first asks the terminal where the cursor is, and when the
+    // answer does not come back it gives up without forgetting the last frame, so the next
+    // one would draw only what changed onto a blank screen. Wipe the screen and forget
+    // both buffers instead: the next frame is drawn whole.
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    );
+    terminal.swap_buffers();
+    terminal.swap_buffers();
     status.is_ok_and(|s| s.success())
 }
 

@@ -212,10 +212,12 @@ impl Request {
                 .map(|r| headers(&r.headers))
                 .unwrap_or_default(),
             queued: self.queued.is_some(),
+            // The app's own time ends when the WSGI server saw it finish.
             in_app: self
-                .dispatched
-                .zip(self.finished.as_ref())
-                .map(|((_, start), (end, _))| (start, *end)),
+                .finished
+                .as_ref()
+                .map(|(end, t)| (end.saturating_sub(t.app_us), *end)),
+            request: Some(self.seq),
         }
     }
 
@@ -226,9 +228,6 @@ impl Request {
 
     /// Which layer wrote the response, once that can be told.
     pub fn served_by(&self) -> Option<ServedBy> {
-        if self.app_error.is_some() {
-            return Some(ServedBy::WsgiError);
-        }
         if self.static_served.is_some() {
             return Some(ServedBy::Static);
         }
@@ -238,6 +237,17 @@ impl Request {
                 "return" => return Some(ServedBy::Return),
                 _ => {}
             }
+        }
+        // The web server answered without an answer from upstream: its own 502 or 504,
+        // whatever the app did afterwards.
+        if self.via() == Via::WebServer
+            && self.web_response.is_some()
+            && self.upstream_answered.is_none()
+        {
+            return Some(ServedBy::WebError);
+        }
+        if self.app_error.is_some() {
+            return Some(ServedBy::WsgiError);
         }
         if self.start_response.is_some() || self.upstream_answered.is_some() {
             return Some(ServedBy::Wsgi);
@@ -553,6 +563,57 @@ mod tests {
             assert_eq!(req.via(), via, "{name}");
             assert!(req.is_complete(), "{name}");
         }
+    }
+
+    #[test]
+    fn one_worker_runs_queued_requests_one_after_another() {
+        use crate::lessons::tasks::Expect;
+        let traffic = scenario("queued");
+        let seen: Vec<_> = traffic.iter().map(Request::observation).collect();
+        for o in &seen {
+            let (start, end) = o
+                .in_app
+                .expect("a finished request has its time in the app");
+            assert!(start < end && end - start < 1_000_000, "{start}..{end}");
+        }
+        let overlapping = |n| Expect {
+            path: Some("/slow".into()),
+            min_count: Some(3),
+            min_concurrent: Some(n),
+            ..Expect::default()
+        };
+        assert!(overlapping(1).evaluate(&seen).is_ok());
+        let why = overlapping(2).evaluate(&seen).unwrap_err();
+        assert!(why.contains("at most 1"), "{why}");
+    }
+
+    #[test]
+    fn a_web_server_timeout_is_its_own_answer_even_if_the_app_finishes_later() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/scenarios/app.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut traffic = Traffic::new();
+        // proxy_read_timeout ran out: no answer from upstream, the web server's own 504;
+        // the WSGI server's events (the app did finish) arrive afterwards.
+        let events = parse_lines(&text);
+        let (web, wsgi): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .filter(|e| !matches!(e.hop, Hop::UpstreamAnswered { .. }))
+            .partition(|e| e.process == Process::WebServer);
+        for mut e in web {
+            if let Hop::ResponseSent { status, .. } = &mut e.hop {
+                *status = 504;
+            }
+            traffic.apply(&e);
+        }
+        for e in &wsgi {
+            traffic.apply(e);
+        }
+        let req = traffic.newest().unwrap();
+        assert_eq!(req.status(), Some(504));
+        assert_eq!(req.served_by(), Some(ServedBy::WebError));
     }
 
     #[test]
