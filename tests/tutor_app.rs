@@ -429,6 +429,57 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
 }
 
 #[test]
+fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
+    use wsgi_tutor::lessons::tasks::Check;
+    let mut app = app();
+    // 7a: traffic tasks first (one waits 30 s for a timeout), a quiz, then a self-check.
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.current = Some("workers-are-processes".into());
+    app.resume(progress);
+    let lesson = app.lessons[app.lesson_index].clone();
+    let quiz = lesson
+        .tasks
+        .iter()
+        .find(|t| matches!(t.check, Check::Quiz(_)))
+        .unwrap();
+    let Check::Quiz(choices) = &quiz.check else {
+        unreachable!()
+    };
+    let right = choices.iter().position(|c| c.correct).unwrap() + 1;
+    // The first open task is a traffic task, yet a digit answers the quiz below it.
+    app.update(key(char::from(b'0' + right as u8)));
+    assert!(app.progress.is_done("workers-are-processes", &quiz.id));
+    assert!(
+        !app.progress
+            .is_done("workers-are-processes", &lesson.tasks[0].id)
+    );
+
+    // T from the first task wraps to the last (the self-check); c ticks it, c again unticks.
+    let last = lesson.tasks.last().unwrap();
+    assert!(matches!(last.check, Check::SelfCheck));
+    app.update(key('T'));
+    assert!(format!("{:?}", app.lesson_text).contains("▸"));
+    app.update(key('c'));
+    assert!(app.progress.is_done("workers-are-processes", &last.id));
+    app.update(key('c'));
+    assert!(!app.progress.is_done("workers-are-processes", &last.id));
+    // t wraps back to the first task; c there is refused (it is checked from traffic).
+    app.update(key('t'));
+    assert_eq!(
+        app.selected_task.as_deref(),
+        Some(lesson.tasks[0].id.as_str())
+    );
+    app.update(key('c'));
+    assert!(
+        !app.progress
+            .is_done("workers-are-processes", &lesson.tasks[0].id)
+    );
+    // Another lesson starts from its first open task again.
+    app.update(key('n'));
+    assert_eq!(app.selected_task, None);
+}
+
+#[test]
 fn the_lesson_list_resets_one_lessons_tasks_after_a_confirmation() {
     let mut app = app();
     let mut progress = wsgi_tutor::lessons::progress::Progress::new();

@@ -408,6 +408,8 @@ pub struct App {
     pub inspector_scroll: u16,
     pub lessons: Vec<Lesson>,
     pub lesson_index: usize,
+    /// The task the learner picked with t / T; None: the first one not done.
+    pub selected_task: Option<String>,
     pub lesson_scroll: u16,
     /// The current lesson rendered with live values (rebuilt when they change).
     pub lesson_text: Text<'static>,
@@ -455,6 +457,7 @@ impl App {
             inspector_scroll: 0,
             lessons,
             lesson_index: 0,
+            selected_task: None,
             lesson_scroll: 0,
             lesson_text: Text::default(),
             lesson_vars: None,
@@ -595,19 +598,65 @@ impl App {
             .collect()
     }
 
-    /// The task h, c and 1-9 act on: the first one not done yet.
+    /// The task h, c and 1-9 act on: the one picked with t / T, else the first not done.
     fn current_task(&self) -> Option<&crate::lessons::tasks::Task> {
         let lesson = self.lessons.get(self.lesson_index)?;
+        if let Some(id) = &self.selected_task
+            && let Some(task) = lesson.tasks.iter().find(|t| &t.id == id)
+        {
+            return Some(task);
+        }
         lesson
             .tasks
             .iter()
             .find(|t| !self.progress.is_done(&lesson.id, &t.id))
     }
 
+    /// t / T: move the task marker, wrapping around; done tasks can be picked too (a
+    /// self-check is unticked with c).
+    fn select_task(&mut self, forward: bool) {
+        let Some(lesson) = self.lessons.get(self.lesson_index) else {
+            return;
+        };
+        let n = lesson.tasks.len();
+        if n == 0 {
+            self.notice = Some("this lesson has no tasks".into());
+            return;
+        }
+        let at = self
+            .current_task()
+            .and_then(|c| lesson.tasks.iter().position(|t| t.id == c.id));
+        let next = match (at, forward) {
+            (None, true) => 0,
+            (None, false) => n - 1,
+            (Some(i), true) => (i + 1) % n,
+            (Some(i), false) => (i + n - 1) % n,
+        };
+        self.selected_task = Some(lesson.tasks[next].id.clone());
+        self.lesson_vars = None;
+    }
+
     /// h, c and 1-9: a hint for the current task, tick it, or answer its quiz.
     fn task_key(&mut self, action: Action) {
         use crate::lessons::tasks::Check;
-        let Some(task) = self.current_task().cloned() else {
+        let current = self.current_task().cloned();
+        // A quiz answer goes to the current task if it is a quiz, else to the lesson's first
+        // open quiz: a traffic task still waiting above it must not block the answer.
+        let task = match (action, &current) {
+            (Action::Answer(_), Some(task)) if !matches!(task.check, Check::Quiz(_)) => self
+                .lessons
+                .get(self.lesson_index)
+                .and_then(|lesson| {
+                    lesson.tasks.iter().find(|t| {
+                        matches!(t.check, Check::Quiz(_))
+                            && !self.progress.is_done(&lesson.id, &t.id)
+                    })
+                })
+                .cloned()
+                .or(current),
+            _ => current,
+        };
+        let Some(task) = task else {
             self.notice =
                 Some("every task of this lesson is done; press n for the next lesson".into());
             return;
@@ -1111,6 +1160,7 @@ impl App {
         if let Some(lesson) = self.lessons.get(index) {
             self.lesson_index = index;
             self.lesson_scroll = 0;
+            self.selected_task = None;
             // Only what happens while a lesson is open counts towards it.
             self.tracker = Some(Tracker::open(lesson, &mut self.progress));
             self.progress_changed = true;
@@ -1310,6 +1360,8 @@ impl App {
                 effects.push(Effect::SetMouseCapture(self.mouse_captured));
             }
             Action::NextHint | Action::TickSelfCheck | Action::Answer(_) => self.task_key(action),
+            Action::NextTask => self.select_task(true),
+            Action::PreviousTask => self.select_task(false),
         }
     }
 

@@ -37,6 +37,8 @@ pub enum Action {
     RestoreFile,
     NextHint,
     TickSelfCheck,
+    NextTask,
+    PreviousTask,
     /// Pick choice N (1-9) of the lesson's open quiz.
     Answer(u8),
     Follow,
@@ -103,6 +105,8 @@ pub const BINDINGS: &[Binding] = &[
     b(&[Char(']')], "]", Action::Faster, "faster animation", None),
     b(&[Char('M')], "M", Action::ToggleMouse, "release / capture the mouse (copy text)", None),
     b(&[Char('O')], "O", Action::RestoreFile, "restore a lab file to the original", None),
+    b(&[Char('t')], "t", Action::NextTask, "pick the next task (for h, c, 1-9)", None),
+    b(&[Char('T')], "T", Action::PreviousTask, "pick the previous task", None),
     b(&[Char('h')], "h", Action::NextHint, "next hint for the task", None),
     b(&[Char('c')], "c", Action::TickSelfCheck, "tick a self-check", None),
     b(&[Char('1')], "1-9", Action::Answer(1), "answer the lesson's open quiz", None),
