@@ -480,6 +480,55 @@ fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
 }
 
 #[test]
+fn an_app_switch_counts_once_the_app_is_up_not_when_asked() {
+    use wsgi_tutor::trace::Hop;
+    let mut app = app();
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.current = Some("your-own-app".into());
+    app.resume(progress);
+    let booted = |pid| Msg::Trace {
+        events: vec![Event {
+            ts_us: 1,
+            process: Process::WsgiServer,
+            pid: 7,
+            request_id: None,
+            hop: Hop::WorkerBooted { worker_pid: pid },
+        }],
+        now_ms: 1,
+    };
+    let exited = |status: &str, expected| Msg::ServerExited {
+        process: Process::WsgiServer,
+        status: status.into(),
+        expected,
+    };
+    let switch_to = |app: &mut App, spec: &str| {
+        app.update(key('A'));
+        for _ in 0..20 {
+            app.update(key('j'));
+        }
+        app.update(code(KeyCode::Enter));
+        for c in spec.chars() {
+            app.update(key(c));
+        }
+        app.update(code(KeyCode::Enter));
+    };
+
+    // mine.py without `:app` fails to import its callable: the server exits, no tick.
+    switch_to(&mut app, "apps/mine.py");
+    app.update(exited("restarting", true));
+    app.update(exited("exit status: 3", false));
+    app.update(booted(101)); // a later, unrelated boot does not count for it either
+    assert!(!app.progress.is_done("your-own-app", "own-app"));
+
+    // With the callable named, the old server makes way and a worker boots: done.
+    switch_to(&mut app, "apps/mine.py:app");
+    app.update(exited("restarting", true));
+    assert!(!app.progress.is_done("your-own-app", "own-app"));
+    app.update(booted(102));
+    assert!(app.progress.is_done("your-own-app", "own-app"));
+}
+
+#[test]
 fn the_lesson_list_resets_one_lessons_tasks_after_a_confirmation() {
     let mut app = app();
     let mut progress = wsgi_tutor::lessons::progress::Progress::new();

@@ -410,6 +410,9 @@ pub struct App {
     pub lesson_index: usize,
     /// The task the learner picked with t / T; None: the first one not done.
     pub selected_task: Option<String>,
+    /// An app the WSGI server is restarting with: the switch counts (for the lessons)
+    /// once the app is up, not when it was asked for.
+    switching_to: Option<String>,
     pub lesson_scroll: u16,
     /// The current lesson rendered with live values (rebuilt when they change).
     pub lesson_text: Text<'static>,
@@ -458,6 +461,7 @@ impl App {
             lessons,
             lesson_index: 0,
             selected_task: None,
+            switching_to: None,
             lesson_scroll: 0,
             lesson_text: Text::default(),
             lesson_vars: None,
@@ -533,6 +537,14 @@ impl App {
                 format!("✓ task done: {}", titles.join("; "))
             },
         );
+    }
+
+    /// The app a switch asked for has a worker (or is built in and listening).
+    fn app_is_up(&mut self) {
+        if let Some(app) = self.switching_to.take() {
+            self.notice = Some(format!("the WSGI server runs {app}"));
+            self.stack_event(EventKind::AppSwitched, true, None, Some(app));
+        }
     }
 
     fn stack_event(
@@ -793,6 +805,9 @@ impl App {
                 view.state = ServerState::Starting;
             }
             Msg::ServerFailed { process, error } => {
+                if process == Process::WsgiServer {
+                    self.switching_to = None;
+                }
                 self.server_mut(process).state = ServerState::Failed;
                 self.notice = Some(format!("the {} could not start: {error}", name(process)));
             }
@@ -807,8 +822,17 @@ impl App {
                 if process == Process::WsgiServer {
                     self.workers.clear();
                     self.seen_wsgi_stop = true;
+                    // The new app never came up (an import error, a wrong callable); the
+                    // old server making way for it is not that.
+                    if status != "restarting" {
+                        self.switching_to = None;
+                    }
                 }
-                self.notice = Some(if expected {
+                // Making way for a new app is not stopping: "switching to ..." stays up.
+                let restarting = status == "restarting";
+                self.notice = Some(if restarting {
+                    self.notice.take().unwrap_or_default()
+                } else if expected {
                     format!("the {} stopped; press s to start it again", name(process))
                 } else {
                     format!(
@@ -870,6 +894,15 @@ impl App {
                 if event.process == Process::WsgiServer && self.seen_wsgi_stop {
                     self.stack_event(EventKind::WsgiStarted, true, None, None);
                 }
+                // A built-in app has no worker to boot: listening is being up.
+                if event.process == Process::WsgiServer
+                    && self
+                        .switching_to
+                        .as_deref()
+                        .is_some_and(|a| a.starts_with("builtin:"))
+                {
+                    self.app_is_up();
+                }
                 let view = self.server_mut(event.process);
                 view.pid = Some(event.pid);
                 view.state = ServerState::Listening;
@@ -879,6 +912,7 @@ impl App {
             }
             Hop::WorkerBooted { worker_pid } => {
                 self.workers.entry(*worker_pid).or_default();
+                self.app_is_up();
             }
             Hop::WorkerExited { worker_pid, reason } => {
                 self.workers.remove(worker_pid);
@@ -1147,7 +1181,7 @@ impl App {
 
     /// Restart the WSGI server with another app.
     fn switch_app(&mut self, app: String, effects: &mut Vec<Effect>) {
-        self.stack_event(EventKind::AppSwitched, true, None, Some(app.clone()));
+        self.switching_to = Some(app.clone());
         self.app_spec = app.clone();
         self.notice = Some(format!("switching the WSGI server to {app}"));
         effects.push(Effect::StartWsgi {
