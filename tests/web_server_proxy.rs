@@ -332,6 +332,19 @@ fn bad_gateway_when_refused_reset_or_closed() {
         "{line}"
     );
     assert!(line.contains("request: \"GET /dead/x HTTP/1.1\""), "{line}");
+    // The trace carries the reason with the request, for the tutor's inspector.
+    let error = l
+        .server
+        .wait_event(Duration::from_secs(5), |e| {
+            e["event"] == "error"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("connect() failed (111: Connection refused)"))
+        })
+        .expect("an error event for the refused connection");
+    assert_eq!(error["level"], "error");
+    assert_eq!(error["request_id"].as_str().map(str::len), Some(32));
+    assert!(!error["message"].as_str().unwrap().contains("client:"));
 
     let r = l.server.get("/raw/reset");
     assert_eq!(r.status, 502, "reset");

@@ -73,8 +73,20 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// Write to the error log with the connection number.
+    /// Write to the error log with the connection number; errors also go to the trace, so
+    /// the tutor can say why (without the client/request tail it already shows).
     pub fn log(&self, level: Level, message: String) {
+        if level >= Level::Error {
+            self.trace.emit(Some(&self.id), || Hop::Error {
+                level: level.as_str().to_owned(),
+                message: message
+                    .split(", client: ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                status: None,
+            });
+        }
         self.error_log
             .log(level, Some(self.conn.id), format_args!("{message}"));
     }

@@ -168,7 +168,8 @@ pub async fn forward(
         if sent && !retryable {
             break;
         }
-        let url = || format!("http://{}{}", peer.name, upstream_uri);
+        // The address actually used, as nginx logs it (a mapped port shows as mapped).
+        let url = || format!("http://{}{}", peer.addr_text, upstream_uri);
         x.upstream_addr.push(peer.addr_text.clone());
         let started = Instant::now();
         let mut sender = match connect(peer, &upstream, conf.proxy_connect_timeout).await {
