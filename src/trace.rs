@@ -83,7 +83,9 @@ pub enum Hop {
         total_us: u64,
         headers: Vec<Header>,
     },
-    /// Something went wrong; `status` is the response it caused, if any.
+    /// Something went wrong; `status` is the response it caused, if any. The web server
+    /// sends one for each error-log line of a request (`connect() failed (111: Connection
+    /// refused) while connecting to upstream`), without the log's client/request tail.
     Error {
         level: String,
         message: String,
