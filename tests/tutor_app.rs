@@ -235,6 +235,18 @@ fn selection_follows_the_newest_until_the_learner_moves() {
     assert_eq!(app.lesson_index, 0);
     app.update(key('f'));
     assert!(app.follow);
+    // Following, a new request shows from the top of the inspector, not where the last
+    // one was scrolled to.
+    app.inspector_scroll = 7;
+    let mut fresh = scenario("static");
+    for e in &mut fresh {
+        e.request_id = Some(format!("{:032x}", 0xfeed));
+    }
+    app.update(Msg::Trace {
+        events: fresh,
+        now_ms: 1,
+    });
+    assert_eq!(app.inspector_scroll, 0);
 }
 
 #[test]

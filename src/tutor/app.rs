@@ -967,6 +967,10 @@ impl App {
         }
         if self.newest_seq.is_none_or(|n| seq > n) {
             self.newest_seq = Some(seq);
+            // Following, the inspector now shows another request: from its top.
+            if self.follow {
+                self.inspector_scroll = 0;
+            }
             self.animation.add(seq, now_ms);
         }
         if let Hop::Dispatched { worker_pid, .. } = event.hop {
