@@ -425,6 +425,7 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
             Check::SelfCheck => {
                 app.update(key('c'));
                 assert!(app.progress.is_done("checklist", &task.id), "{}", task.id);
+                assert!(app.notice.as_deref().unwrap().starts_with("✓ ticked"));
             }
             Check::Quiz(choices) => {
                 let wrong = choices.iter().position(|c| !c.correct).unwrap() + 1;
@@ -438,6 +439,16 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
             _ => break,
         }
     }
+    // The last answer finished the lesson: the notice says how to go on.
+    assert!(wsgi_tutor::lessons::tracker::complete(
+        &lesson,
+        &app.progress
+    ));
+    assert!(
+        app.notice.as_deref().unwrap().contains("press n"),
+        "{:?}",
+        app.notice
+    );
 }
 
 #[test]

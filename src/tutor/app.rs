@@ -440,6 +440,15 @@ pub struct App {
     pending_reset: Option<usize>,
 }
 
+/// A notice, plus the way on when it finished the lesson (the tutor never moves on itself).
+fn with_lesson_done(lesson: &Lesson, progress: &Progress, notice: String) -> String {
+    if crate::lessons::tracker::complete(lesson, progress) {
+        format!("{notice} — every task of this lesson is done; press n for the next one")
+    } else {
+        notice
+    }
+}
+
 impl App {
     pub fn new(lessons: Vec<Lesson>, theme: Theme, mouse: bool) -> App {
         let mut app = App {
@@ -527,16 +536,11 @@ impl App {
             .filter_map(|id| lesson.tasks.iter().find(|t| &t.id == id))
             .map(|t| t.title.replace('`', "").replace("**", ""))
             .collect();
-        self.notice = Some(
-            if crate::lessons::tracker::complete(lesson, &self.progress) {
-                format!(
-                    "✓ {} — every task of this lesson is done; press n for the next one",
-                    titles.join("; ")
-                )
-            } else {
-                format!("✓ task done: {}", titles.join("; "))
-            },
-        );
+        self.notice = Some(with_lesson_done(
+            lesson,
+            &self.progress,
+            format!("✓ task done: {}", titles.join("; ")),
+        ));
     }
 
     /// The app a switch asked for has a worker (or is built in and listening).
@@ -690,6 +694,11 @@ impl App {
             (Action::TickSelfCheck, Check::SelfCheck) => {
                 tracker.toggle(lesson, &mut self.progress, &task.id);
                 self.progress_changed = true;
+                self.notice = Some(if self.progress.is_done(&lesson.id, &task.id) {
+                    with_lesson_done(lesson, &self.progress, "✓ ticked".into())
+                } else {
+                    "unticked".into()
+                });
             }
             (Action::TickSelfCheck, _) => {
                 self.notice =
@@ -700,7 +709,7 @@ impl App {
                     Some(answer) => {
                         self.progress_changed |= answer.correct;
                         self.notice = Some(if answer.correct {
-                            "✓ right".into()
+                            with_lesson_done(lesson, &self.progress, "✓ right".into())
                         } else {
                             "not quite: read why, then try again".into()
                         });
