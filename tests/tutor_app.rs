@@ -552,6 +552,38 @@ fn an_app_switch_counts_once_the_app_is_up_not_when_asked() {
 }
 
 #[test]
+fn a_refused_reload_keeps_its_reason_in_view_when_it_ticks_a_task() {
+    use wsgi_tutor::trace::Hop;
+    let mut app = app();
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.current = Some("static-files-that-404".into());
+    app.resume(progress);
+    app.update(Msg::Trace {
+        events: vec![Event {
+            ts_us: 1,
+            process: Process::WebServer,
+            pid: 7,
+            request_id: None,
+            hop: Hop::ConfigReloaded {
+                ok: false,
+                error: Some("[emerg] unknown directive \"alais\" in nginx.conf:12".into()),
+            },
+        }],
+        now_ms: 1,
+    });
+    assert!(
+        app.progress
+            .is_done("static-files-that-404", "refused-reload")
+    );
+    let notice = app.notice.clone().unwrap();
+    assert!(
+        notice.starts_with("reload refused") && notice.contains("nginx.conf:12"),
+        "{notice}"
+    );
+    assert!(notice.contains("✓ task done"), "{notice}");
+}
+
+#[test]
 fn the_lesson_list_resets_one_lessons_tasks_after_a_confirmation() {
     let mut app = app();
     let mut progress = wsgi_tutor::lessons::progress::Progress::new();

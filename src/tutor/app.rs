@@ -940,16 +940,24 @@ impl App {
                 }
             }
             Hop::ConfigReloaded { ok, error } => {
-                self.notice = Some(if *ok {
-                    "the web server reloaded its configuration".into()
+                let reload = if *ok {
+                    "the web server reloaded its configuration".to_owned()
                 } else {
                     format!(
                         "reload refused, the old configuration keeps serving: {}",
                         error.as_deref().unwrap_or("error")
                     )
-                });
-                // After the reload notice, so a completed task is what the learner reads.
+                };
+                self.notice = Some(reload.clone());
+                // After the reload notice, so a completed task is what the learner reads;
+                // but a refusal's reason (file and line) is what the lesson asks them to
+                // read, so it stays first.
                 self.stack_event(EventKind::ConfigReloaded, *ok, None, None);
+                if !*ok && let Some(task) = self.notice.take().filter(|n| *n != reload) {
+                    self.notice = Some(format!("{reload} · {task}"));
+                } else if self.notice.is_none() {
+                    self.notice = Some(reload);
+                }
             }
             Hop::Error { message, .. } if event.request_id.is_none() => {
                 self.notice = Some(format!("{}: {message}", name(event.process)));
