@@ -435,6 +435,8 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
                 assert!(format!("{:?}", app.lesson_text).contains("not quite"));
                 app.update(key(char::from(b'0' + right as u8)));
                 assert!(app.progress.is_done("checklist", &task.id));
+                // The explanation stays under the quiz once it is done.
+                assert!(format!("{:?}", app.lesson_text).contains("✓ right"));
             }
             _ => break,
         }

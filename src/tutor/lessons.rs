@@ -186,7 +186,21 @@ pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -
             if let Some(why) = &mark.why_not {
                 lines.push(Line::styled(format!("      not yet: {why}"), theme.dim));
             }
+            let answer_line = |mark: &TaskMark| {
+                mark.answer.as_ref().map(|(right, explain)| {
+                    let head = if *right {
+                        "      ✓ right: "
+                    } else {
+                        "      ✗ not quite: "
+                    };
+                    let mut spans = vec![Span::styled(head, theme.accent)];
+                    spans.extend(inline(&vars.fill(explain), theme));
+                    Line::from(spans)
+                })
+            };
             if !mark.current {
+                // A quiz answered right stays explained after the marker moves on.
+                lines.extend(answer_line(&mark));
                 continue;
             }
             if let crate::lessons::tasks::Check::Quiz(choices) = &task.check {
@@ -199,16 +213,7 @@ pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -
                     lines.push(Line::styled("      press 1-9 to answer", theme.dim));
                 }
             }
-            if let Some((right, explain)) = &mark.answer {
-                let head = if *right {
-                    "      ✓ right: "
-                } else {
-                    "      ✗ not quite: "
-                };
-                let mut spans = vec![Span::styled(head, theme.accent)];
-                spans.extend(inline(&vars.fill(explain), theme));
-                lines.push(Line::from(spans));
-            }
+            lines.extend(answer_line(&mark));
             for (n, hint) in mark.hints.iter().enumerate() {
                 let mut spans = vec![Span::styled(
                     format!("      hint {} of {}: ", n + 1, mark.hints_total),
