@@ -176,7 +176,8 @@ pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -
         for (i, task) in lesson.tasks.iter().enumerate() {
             let mark = marks.get(i).cloned().unwrap_or_default();
             let bullet = match (mark.done, mark.current) {
-                (true, _) => "  ☑ ",
+                (true, true) => "▸ ☑ ",
+                (true, false) => "  ☑ ",
                 (false, true) => "▸ ☐ ",
                 (false, false) => "  ☐ ",
             };
