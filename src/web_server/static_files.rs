@@ -298,13 +298,15 @@ fn file_response(req: &StaticRequest, path: PathBuf, file: File, meta: &Metadata
         (header::LAST_MODIFIED, header_value(last_modified)),
         (header::ETAG, header_value(tag)),
     ];
-    let respond = |status: StatusCode, body: Body| {
+    // Called once, whichever answer it is: the values move in (a clone of a header value
+    // made from a String would allocate).
+    let respond = move |status: StatusCode, body: Body| {
         let mut response = Response::new(body);
         *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.reserve(8);
-        for (name, value) in validators.iter() {
-            headers.insert(name.clone(), value.clone());
+        for (name, value) in validators {
+            headers.insert(name, value);
         }
         response
     };
