@@ -505,7 +505,7 @@ fn client_response(
 ) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
     // Headers named in Connection are hop-by-hop too.
-    let mut drop: SmallVec<[HeaderName; 4]> = parts
+    let mut strip: SmallVec<[HeaderName; 4]> = parts
         .headers
         .get_all(header::CONNECTION)
         .iter()
@@ -522,10 +522,10 @@ fn client_response(
     // One look at each header, instead of a lookup for every name that might be there.
     for name in parts.headers.keys() {
         if HOP_BY_HOP.contains(&name.as_str()) || HIDDEN.contains(&name.as_str()) {
-            drop.push(name.clone());
+            strip.push(name.clone());
         }
     }
-    for name in drop {
+    for name in strip {
         parts.headers.remove(name);
     }
     parts.version = Version::HTTP_11;
