@@ -37,6 +37,19 @@ fn app() -> App {
     app
 }
 
+/// Open a lesson as if the learner had left off there.
+fn open_at(app: &mut App, lesson_id: &str) {
+    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
+    progress.current = Some(lesson_id.into());
+    app.resume(progress);
+}
+
+/// The key that picks a quiz's right (or a wrong) choice.
+fn choice_key(choices: &[wsgi_tutor::lessons::tasks::Choice], right: bool) -> Msg {
+    let n = choices.iter().position(|c| c.correct == right).unwrap() + 1;
+    key(char::from(b'0' + n as u8))
+}
+
 fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
@@ -357,9 +370,7 @@ fn restoring_a_lab_file_asks_first() {
 #[test]
 fn lesson_three_tasks_complete_from_recorded_traffic_and_progress_is_saved() {
     let mut app = app();
-    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
-    progress.current = Some("web-server-decides".into());
-    app.resume(progress);
+    open_at(&mut app, "web-server-decides");
     assert_eq!(app.lessons[app.lesson_index].id, "web-server-decides");
 
     let effects = app.update(Msg::Trace {
@@ -407,18 +418,14 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
     use wsgi_tutor::lessons::tasks::Check;
     let mut app = app();
     // Lesson 3's first task has hints: h reveals them one at a time, then the solution.
-    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
-    progress.current = Some("web-server-decides".into());
-    app.resume(progress);
+    open_at(&mut app, "web-server-decides");
     let effects = app.update(key('h'));
     assert!(effects.iter().any(|e| matches!(e, Effect::SaveProgress(_))));
     let text = format!("{:?}", app.lesson_text);
     assert!(text.contains("hint 1 of"), "{text}");
 
     // The checklist: self-checks ticked with c, then the quiz answered with a digit.
-    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
-    progress.current = Some("checklist".into());
-    app.resume(progress);
+    open_at(&mut app, "checklist");
     let lesson = app.lessons[app.lesson_index].clone();
     for task in &lesson.tasks {
         match &task.check {
@@ -428,12 +435,10 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
                 assert!(app.notice.as_deref().unwrap().starts_with("✓ ticked"));
             }
             Check::Quiz(choices) => {
-                let wrong = choices.iter().position(|c| !c.correct).unwrap() + 1;
-                let right = choices.iter().position(|c| c.correct).unwrap() + 1;
-                app.update(key(char::from(b'0' + wrong as u8)));
+                app.update(choice_key(choices, false));
                 assert!(!app.progress.is_done("checklist", &task.id));
                 assert!(format!("{:?}", app.lesson_text).contains("not quite"));
-                app.update(key(char::from(b'0' + right as u8)));
+                app.update(choice_key(choices, true));
                 assert!(app.progress.is_done("checklist", &task.id));
                 // The explanation stays under the quiz once it is done.
                 assert!(format!("{:?}", app.lesson_text).contains("✓ right"));
@@ -458,9 +463,7 @@ fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
     use wsgi_tutor::lessons::tasks::Check;
     let mut app = app();
     // 7a: traffic tasks first (one waits 30 s for a timeout), a quiz, then a self-check.
-    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
-    progress.current = Some("workers-are-processes".into());
-    app.resume(progress);
+    open_at(&mut app, "workers-are-processes");
     let lesson = app.lessons[app.lesson_index].clone();
     let quiz = lesson
         .tasks
@@ -470,9 +473,8 @@ fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
     let Check::Quiz(choices) = &quiz.check else {
         unreachable!()
     };
-    let right = choices.iter().position(|c| c.correct).unwrap() + 1;
     // The first open task is a traffic task, yet a digit answers the quiz below it.
-    app.update(key(char::from(b'0' + right as u8)));
+    app.update(choice_key(choices, true));
     assert!(app.progress.is_done("workers-are-processes", &quiz.id));
     assert!(
         !app.progress
@@ -508,9 +510,7 @@ fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
 fn an_app_switch_counts_once_the_app_is_up_not_when_asked() {
     use wsgi_tutor::trace::Hop;
     let mut app = app();
-    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
-    progress.current = Some("your-own-app".into());
-    app.resume(progress);
+    open_at(&mut app, "your-own-app");
     let booted = |pid| Msg::Trace {
         events: vec![Event {
             ts_us: 1,
@@ -557,9 +557,7 @@ fn an_app_switch_counts_once_the_app_is_up_not_when_asked() {
 fn a_refused_reload_keeps_its_reason_in_view_when_it_ticks_a_task() {
     use wsgi_tutor::trace::Hop;
     let mut app = app();
-    let mut progress = wsgi_tutor::lessons::progress::Progress::new();
-    progress.current = Some("static-files-that-404".into());
-    app.resume(progress);
+    open_at(&mut app, "static-files-that-404");
     app.update(Msg::Trace {
         events: vec![Event {
             ts_us: 1,
