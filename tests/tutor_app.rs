@@ -540,14 +540,14 @@ fn an_app_switch_counts_once_the_app_is_up_not_when_asked() {
 
     // mine.py without `:app` fails to import its callable: the server exits, no tick.
     switch_to(&mut app, "apps/mine.py");
-    app.update(exited("restarting", true));
+    app.update(exited(wsgi_tutor::tutor::app::RESTARTING, true));
     app.update(exited("exit status: 3", false));
     app.update(booted(101)); // a later, unrelated boot does not count for it either
     assert!(!app.progress.is_done("your-own-app", "own-app"));
 
     // With the callable named, the old server makes way and a worker boots: done.
     switch_to(&mut app, "apps/mine.py:app");
-    app.update(exited("restarting", true));
+    app.update(exited(wsgi_tutor::tutor::app::RESTARTING, true));
     assert!(!app.progress.is_done("your-own-app", "own-app"));
     app.update(booted(102));
     assert!(app.progress.is_done("your-own-app", "own-app"));

@@ -440,6 +440,9 @@ pub struct App {
     pending_reset: Option<usize>,
 }
 
+/// The status of a WSGI server stopped to make way for another app (`Msg::ServerExited`).
+pub const RESTARTING: &str = "restarting";
+
 /// A notice, plus the way on when it finished the lesson (the tutor never moves on itself).
 fn with_lesson_done(lesson: &Lesson, progress: &Progress, notice: String) -> String {
     if crate::lessons::tracker::complete(lesson, progress) {
@@ -825,6 +828,8 @@ impl App {
                 status,
                 expected,
             } => {
+                // Making way for a new app is not stopping.
+                let restarting = status == RESTARTING;
                 let view = self.server_mut(process);
                 view.state = ServerState::Stopped;
                 view.pid = None;
@@ -833,12 +838,11 @@ impl App {
                     self.seen_wsgi_stop = true;
                     // The new app never came up (an import error, a wrong callable); the
                     // old server making way for it is not that.
-                    if status != "restarting" {
+                    if !restarting {
                         self.switching_to = None;
                     }
                 }
-                // Making way for a new app is not stopping: "switching to ..." stays up.
-                let restarting = status == "restarting";
+                // "switching to ..." stays up while the old server makes way.
                 self.notice = Some(if restarting {
                     self.notice.take().unwrap_or_default()
                 } else if expected {
@@ -953,10 +957,9 @@ impl App {
                 // but a refusal's reason (file and line) is what the lesson asks them to
                 // read, so it stays first.
                 self.stack_event(EventKind::ConfigReloaded, *ok, None, None);
-                if !*ok && let Some(task) = self.notice.take().filter(|n| *n != reload) {
+                if !*ok && self.notice.as_deref() != Some(reload.as_str()) {
+                    let task = self.notice.take().unwrap_or_default();
                     self.notice = Some(format!("{reload} · {task}"));
-                } else if self.notice.is_none() {
-                    self.notice = Some(reload);
                 }
             }
             Hop::Error { message, .. } if event.request_id.is_none() => {

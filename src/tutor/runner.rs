@@ -513,7 +513,7 @@ async fn stack_task(
                         p.stop(STOP_GRACE).await;
                         let _ = tx.send(Msg::ServerExited {
                             process: Process::WsgiServer,
-                            status: "restarting".into(),
+                            status: super::app::RESTARTING.into(),
                             expected: true,
                         }).await;
                     }
