@@ -159,13 +159,67 @@ pub enum Hop {
     },
     /// A worker process finished importing the application.
     WorkerBooted { worker_pid: u32 },
-    /// A worker process exited; `reason` says why (timeout, crash, reload, max requests...).
-    WorkerExited { worker_pid: u32, reason: String },
+    /// A worker process exited, and why.
+    WorkerExited { worker_pid: u32, reason: ExitReason },
     /// The number of workers changed.
     WorkersChanged { workers: usize },
     /// A line a worker's application printed (stdout, stderr or `wsgi.errors`); the
     /// request id is the one that worker was serving last.
     AppOutput { worker_pid: u32, line: String },
+}
+
+/// Why a worker process exited; on the wire as the words gunicorn's logs would use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitReason {
+    /// The server is stopping.
+    #[serde(rename = "shutdown")]
+    Shutdown,
+    /// A newer generation of workers took over (SIGHUP, `reload`).
+    #[serde(rename = "reload")]
+    Reload,
+    /// Fewer workers were asked for (SIGTTOU, `workers N`).
+    #[serde(rename = "workers decreased")]
+    WorkersDecreased,
+    /// It served `--max-requests`.
+    #[serde(rename = "max requests")]
+    MaxRequests,
+    /// It took longer than `--timeout` and was killed.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// It could not import the application.
+    #[serde(rename = "failed to boot")]
+    FailedToBoot,
+    /// It died on its own.
+    #[serde(rename = "crash")]
+    Crash,
+}
+
+impl ExitReason {
+    /// The server meant it: not news for the learner.
+    pub fn is_planned(self) -> bool {
+        matches!(
+            self,
+            ExitReason::Shutdown | ExitReason::Reload | ExitReason::WorkersDecreased
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitReason::Shutdown => "shutdown",
+            ExitReason::Reload => "reload",
+            ExitReason::WorkersDecreased => "workers decreased",
+            ExitReason::MaxRequests => "max requests",
+            ExitReason::Timeout => "timeout",
+            ExitReason::FailedToBoot => "failed to boot",
+            ExitReason::Crash => "crash",
+        }
+    }
+}
+
+impl std::fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Microseconds on the monotonic clock shared by every process on this machine.
@@ -312,6 +366,32 @@ pub fn headers_of(map: &hyper::HeaderMap) -> Vec<Header> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn worker_exit_reasons_keep_their_wire_words() {
+        for reason in [
+            ExitReason::Shutdown,
+            ExitReason::Reload,
+            ExitReason::WorkersDecreased,
+            ExitReason::MaxRequests,
+            ExitReason::Timeout,
+            ExitReason::FailedToBoot,
+            ExitReason::Crash,
+        ] {
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{reason}\""));
+            assert_eq!(serde_json::from_str::<ExitReason>(&json).unwrap(), reason);
+        }
+        let line = r#"{"ts_us":1,"process":"wsgi-server","pid":2,"event":"worker_exited","worker_pid":3,"reason":"workers decreased"}"#;
+        let event: Event = serde_json::from_str(line).unwrap();
+        assert!(matches!(
+            event.hop,
+            Hop::WorkerExited {
+                reason: ExitReason::WorkersDecreased,
+                ..
+            }
+        ));
+    }
 
     #[test]
     fn events_round_trip_as_one_json_line_with_flat_fields() {

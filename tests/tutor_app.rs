@@ -2,9 +2,12 @@
 //! asserted, no terminal.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use wsgi_tutor::control::Command;
 use wsgi_tutor::trace::{Event, Process};
-use wsgi_tutor::tutor::app::{App, Effect, Msg, Overlay, Planned, ServerState, Target};
+use wsgi_tutor::tutor::app::{App, Effect, Msg, Planned, ServerExit, ServerState};
 use wsgi_tutor::tutor::lessons;
+use wsgi_tutor::tutor::overlays::{Overlay, RestoreList};
+use wsgi_tutor::tutor::requests::Target;
 use wsgi_tutor::tutor::theme::{Theme, ThemeKind};
 use wsgi_tutor::tutor::traffic::ServedBy;
 use wsgi_tutor::tutor::ui::layout::Pane;
@@ -63,13 +66,13 @@ fn trace_events_build_the_traffic_and_the_stack() {
     let mut app = app();
     let events = scenario("all");
     app.update(Msg::Trace { events, now_ms: 0 });
-    assert_eq!(app.traffic.len(), 11);
-    assert_eq!(app.web.pid, Some(12604));
-    assert_eq!(app.web.port, 18080);
+    assert_eq!(app.watch.traffic.len(), 11);
+    assert_eq!(app.stack.web.pid, Some(12604));
+    assert_eq!(app.stack.web.port, 18080);
     // The recording ends with the WSGI server stopped and one reload.
-    assert!(app.workers.is_empty());
-    assert!(app.notice.as_deref().unwrap().contains("reloaded"));
-    let newest = app.selected_request().unwrap();
+    assert!(app.stack.workers.is_empty());
+    assert!(app.notice().as_deref().unwrap().contains("reloaded"));
+    let newest = app.watch.selected_request().unwrap();
     assert_eq!(newest.status(), Some(502));
     assert_eq!(newest.served_by(), Some(ServedBy::WebError));
     assert!(app.animating());
@@ -84,10 +87,10 @@ fn trace_events_build_the_traffic_and_the_stack() {
 fn the_request_menu_sends_real_requests_with_a_curl_twin() {
     let mut app = app();
     assert!(app.update(key('m')).is_empty());
-    assert!(matches!(app.overlay, Some(Overlay::RequestMenu { .. })));
+    assert!(matches!(app.overlay, Some(Overlay::RequestMenu(_))));
     app.update(key('j'));
     let effects = app.update(code(KeyCode::Enter));
-    let [Effect::SendRequest(spec)] = effects.as_slice() else {
+    let [Effect::SendRequest { spec, .. }] = effects.as_slice() else {
         panic!("{effects:?}");
     };
     assert_eq!(spec.target, "/static/style.css");
@@ -108,7 +111,7 @@ fn the_request_menu_sends_real_requests_with_a_curl_twin() {
         app.update(key(c));
     }
     let effects = app.update(code(KeyCode::Enter));
-    let [Effect::SendRequest(spec)] = effects.as_slice() else {
+    let [Effect::SendRequest { spec, .. }] = effects.as_slice() else {
         panic!("{effects:?}");
     };
     assert_eq!(spec.method, "POST");
@@ -126,14 +129,13 @@ fn controls_become_effects_for_the_servers() {
         events: scenario("app"),
         now_ms: 0,
     });
-    app.wsgi.state = ServerState::Listening;
+    app.stack.wsgi.state = ServerState::Listening;
     assert_eq!(app.update(key('s')), [Effect::StopWsgi]);
     app.update(Msg::ServerExited {
         process: Process::WsgiServer,
-        status: "stopped".into(),
-        expected: true,
+        exit: ServerExit::Stopped,
     });
-    assert_eq!(app.wsgi.state, ServerState::Stopped);
+    assert_eq!(app.stack.wsgi.state, ServerState::Stopped);
     assert_eq!(
         app.update(key('s')),
         [Effect::StartWsgi {
@@ -143,20 +145,20 @@ fn controls_become_effects_for_the_servers() {
     );
     assert_eq!(
         app.update(key('R')),
-        [Effect::Control(Process::WebServer, "reload".into())]
+        [Effect::Control(Process::WebServer, Command::Reload)]
     );
     assert_eq!(
         app.update(key('+')),
-        [Effect::Control(Process::WsgiServer, "workers 2".into())]
+        [Effect::Control(Process::WsgiServer, Command::Workers(2))]
     );
     assert_eq!(
         app.update(key('-')),
-        [Effect::Control(Process::WsgiServer, "workers 1".into())]
+        [Effect::Control(Process::WsgiServer, Command::Workers(1))]
     );
     assert!(app.update(key('-')).is_empty(), "never below one worker");
     assert_eq!(
         app.update(key('a')),
-        [Effect::Control(Process::WsgiServer, "reload".into())]
+        [Effect::Control(Process::WsgiServer, Command::Reload)]
     );
     let effects = app.update(key('e'));
     assert!(
@@ -171,13 +173,13 @@ fn controls_become_effects_for_the_servers() {
     let targets: Vec<Target> = effects
         .iter()
         .map(|e| match e {
-            Effect::SendRequest(spec) => spec.to,
+            Effect::SendRequest { spec, .. } => spec.to,
             other => panic!("{other:?}"),
         })
         .collect();
     assert_eq!(targets, [Target::WebServer, Target::WsgiServer]);
     for effect in &effects {
-        let Effect::SendRequest(spec) = effect else {
+        let Effect::SendRequest { spec, .. } = effect else {
             unreachable!()
         };
         assert!(
@@ -221,7 +223,7 @@ fn switching_apps_restarts_the_wsgi_server_with_the_choice() {
             workers: 1
         }]
     );
-    assert_eq!(app.app_spec, "builtin:hello");
+    assert_eq!(app.stack.app_spec, "builtin:hello");
 }
 
 #[test]
@@ -231,26 +233,26 @@ fn selection_follows_the_newest_until_the_learner_moves() {
         events: scenario("all"),
         now_ms: 0,
     });
-    assert!(app.follow);
-    let newest = app.selected_request().unwrap().seq;
+    assert!(app.watch.follow);
+    let newest = app.watch.selected_request().unwrap().seq;
     app.update(key('j'));
-    assert!(!app.follow);
-    assert_eq!(app.selected_request().unwrap().seq, newest - 1);
+    assert!(!app.watch.follow);
+    assert_eq!(app.watch.selected_request().unwrap().seq, newest - 1);
     app.update(code(KeyCode::Enter));
     assert_eq!(app.focus, Pane::Inspector);
     app.update(key('j'));
-    assert_eq!(app.inspector_scroll, 1);
+    assert_eq!(app.watch.inspector_scroll, 1);
     app.update(code(KeyCode::Tab));
     assert_eq!(app.focus, Pane::Lesson);
     app.update(key('n'));
-    assert_eq!(app.lesson_index, 1);
+    assert_eq!(app.session.lesson_index, 1);
     app.update(key('p'));
-    assert_eq!(app.lesson_index, 0);
+    assert_eq!(app.session.lesson_index, 0);
     app.update(key('f'));
-    assert!(app.follow);
+    assert!(app.watch.follow);
     // Following, a new request shows from the top of the inspector, not where the last
     // one was scrolled to.
-    app.inspector_scroll = 7;
+    app.watch.inspector_scroll = 7;
     let mut fresh = scenario("static");
     for e in &mut fresh {
         e.request_id = Some(format!("{:032x}", 0xfeed));
@@ -259,7 +261,7 @@ fn selection_follows_the_newest_until_the_learner_moves() {
         events: fresh,
         now_ms: 1,
     });
-    assert_eq!(app.inspector_scroll, 0);
+    assert_eq!(app.watch.inspector_scroll, 0);
 }
 
 #[test]
@@ -286,7 +288,7 @@ fn help_opens_and_closes_and_ctrl_c_quits() {
 fn the_lesson_shows_live_ports_and_paths() {
     let app = app();
     let text: String = app
-        .lesson_text
+        .lesson_text()
         .lines
         .iter()
         .map(|l| l.to_string() + "\n")
@@ -313,7 +315,7 @@ fn the_mouse_selects_rows_scrolls_panes_and_switches_tabs() {
         now_ms: 0,
     });
     let traffic = app.areas().traffic.unwrap();
-    let newest = app.traffic.newest().unwrap().seq;
+    let newest = app.watch.traffic.newest().unwrap().seq;
     // Row 0 is the border, row 1 the header, then the newest first.
     app.update(mouse(
         MouseEventKind::Down(MouseButton::Left),
@@ -321,15 +323,15 @@ fn the_mouse_selects_rows_scrolls_panes_and_switches_tabs() {
         traffic.y + 3,
     ));
     assert_eq!(app.focus, Pane::Traffic);
-    assert!(!app.follow);
-    assert_eq!(app.selected_request().unwrap().seq, newest - 1);
+    assert!(!app.watch.follow);
+    assert_eq!(app.watch.selected_request().unwrap().seq, newest - 1);
     let lesson = app.areas().lesson.unwrap();
     app.update(mouse(
         MouseEventKind::ScrollDown,
         lesson.x + 2,
         lesson.y + 2,
     ));
-    assert_eq!(app.lesson_scroll, 3);
+    assert_eq!(app.session.lesson_scroll, 3);
     // Moving the mouse changes nothing, so nothing is redrawn.
     app.dirty = false;
     app.update(mouse(MouseEventKind::Moved, 1, 1));
@@ -347,9 +349,9 @@ fn restoring_a_lab_file_asks_first() {
     let lab = wsgi_tutor::lab::Lab::prepare(Some(dir.path().to_path_buf())).unwrap();
     std::fs::write(lab.path().join("nginx.conf"), "# my edit\n").unwrap();
     let mut app = app();
-    app.lab = lab.path().to_path_buf();
-    app.update(key('O'));
-    let Some(Overlay::Restore { modified, .. }) = &app.overlay else {
+    app.stack.lab = lab.path().to_path_buf();
+    open_restore_list(&mut app);
+    let Some(Overlay::Restore(RestoreList { modified, .. })) = &app.overlay else {
         panic!("{:?}", app.overlay);
     };
     assert_eq!(&modified[..2], [true, false]);
@@ -357,21 +359,37 @@ fn restoring_a_lab_file_asks_first() {
     app.update(code(KeyCode::Enter));
     assert!(app.update(key('n')).is_empty());
     assert!(app.overlay.is_none());
-    app.update(key('O'));
+    open_restore_list(&mut app);
     app.update(code(KeyCode::Enter));
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
     assert_eq!(
         app.update(key('y')),
         [Effect::RestoreFile {
+            lab: lab.path().to_path_buf(),
             relative: "nginx.conf".into()
         }]
     );
+}
+
+/// `O`: the lab is read in an effect, whose answer opens the list.
+fn open_restore_list(app: &mut App) {
+    let effects = app.update(key('O'));
+    let [Effect::ScanRestorable { lab }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(app.overlay.is_none(), "update itself reads no files");
+    let scanned = wsgi_tutor::tutor::overlays::restore::scan(lab);
+    app.update(Msg::RestoreScanned(scanned));
 }
 
 #[test]
 fn lesson_three_tasks_complete_from_recorded_traffic_and_progress_is_saved() {
     let mut app = app();
     open_at(&mut app, "web-server-decides");
-    assert_eq!(app.lessons[app.lesson_index].id, "web-server-decides");
+    assert_eq!(
+        app.session.lessons[app.session.lesson_index].id,
+        "web-server-decides"
+    );
 
     let effects = app.update(Msg::Trace {
         events: scenario("all"),
@@ -379,7 +397,7 @@ fn lesson_three_tasks_complete_from_recorded_traffic_and_progress_is_saved() {
     });
     for task in ["static-file", "listing", "pass-through"] {
         assert!(
-            app.progress.is_done("web-server-decides", task),
+            app.session.progress.is_done("web-server-decides", task),
             "{task} not done"
         );
     }
@@ -389,13 +407,13 @@ fn lesson_three_tasks_complete_from_recorded_traffic_and_progress_is_saved() {
     });
     assert!(saved.is_some_and(|p| p.is_done("web-server-decides", "static-file")));
     assert!(
-        app.notice
+        app.notice()
             .as_deref()
             .is_some_and(|n| n.contains("task done"))
     );
 
     // A reload reported by the web server completes the event task.
-    app.progress.unmark("web-server-decides", "reload");
+    app.session.progress.unmark("web-server-decides", "reload");
     let reload = Event {
         ts_us: 1,
         process: Process::WebServer,
@@ -410,7 +428,7 @@ fn lesson_three_tasks_complete_from_recorded_traffic_and_progress_is_saved() {
         events: vec![reload],
         now_ms: 1,
     });
-    assert!(app.progress.is_done("web-server-decides", "reload"));
+    assert!(app.session.progress.is_done("web-server-decides", "reload"));
 }
 
 #[test]
@@ -421,27 +439,31 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
     open_at(&mut app, "web-server-decides");
     let effects = app.update(key('h'));
     assert!(effects.iter().any(|e| matches!(e, Effect::SaveProgress(_))));
-    let text = format!("{:?}", app.lesson_text);
+    let text = format!("{:?}", app.lesson_text());
     assert!(text.contains("hint 1 of"), "{text}");
 
     // The checklist: self-checks ticked with c, then the quiz answered with a digit.
     open_at(&mut app, "checklist");
-    let lesson = app.lessons[app.lesson_index].clone();
+    let lesson = app.session.lessons[app.session.lesson_index].clone();
     for task in &lesson.tasks {
         match &task.check {
             Check::SelfCheck => {
                 app.update(key('c'));
-                assert!(app.progress.is_done("checklist", &task.id), "{}", task.id);
-                assert!(app.notice.as_deref().unwrap().starts_with("✓ ticked"));
+                assert!(
+                    app.session.progress.is_done("checklist", &task.id),
+                    "{}",
+                    task.id
+                );
+                assert!(app.notice().as_deref().unwrap().starts_with("✓ ticked"));
             }
             Check::Quiz(choices) => {
                 app.update(choice_key(choices, false));
-                assert!(!app.progress.is_done("checklist", &task.id));
-                assert!(format!("{:?}", app.lesson_text).contains("not quite"));
+                assert!(!app.session.progress.is_done("checklist", &task.id));
+                assert!(format!("{:?}", app.lesson_text()).contains("not quite"));
                 app.update(choice_key(choices, true));
-                assert!(app.progress.is_done("checklist", &task.id));
+                assert!(app.session.progress.is_done("checklist", &task.id));
                 // The explanation stays under the quiz once it is done.
-                assert!(format!("{:?}", app.lesson_text).contains("✓ right"));
+                assert!(format!("{:?}", app.lesson_text()).contains("✓ right"));
             }
             _ => break,
         }
@@ -449,12 +471,12 @@ fn keys_h_c_and_digits_work_on_the_current_task() {
     // The last answer finished the lesson: the notice says how to go on.
     assert!(wsgi_tutor::lessons::tracker::complete(
         &lesson,
-        &app.progress
+        &app.session.progress
     ));
     assert!(
-        app.notice.as_deref().unwrap().contains("press n"),
+        app.notice().as_deref().unwrap().contains("press n"),
         "{:?}",
-        app.notice
+        app.notice()
     );
 }
 
@@ -464,7 +486,7 @@ fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
     let mut app = app();
     // 7a: traffic tasks first (one waits 30 s for a timeout), a quiz, then a self-check.
     open_at(&mut app, "workers-are-processes");
-    let lesson = app.lessons[app.lesson_index].clone();
+    let lesson = app.session.lessons[app.session.lesson_index].clone();
     let quiz = lesson
         .tasks
         .iter()
@@ -475,9 +497,14 @@ fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
     };
     // The first open task is a traffic task, yet a digit answers the quiz below it.
     app.update(choice_key(choices, true));
-    assert!(app.progress.is_done("workers-are-processes", &quiz.id));
     assert!(
-        !app.progress
+        app.session
+            .progress
+            .is_done("workers-are-processes", &quiz.id)
+    );
+    assert!(
+        !app.session
+            .progress
             .is_done("workers-are-processes", &lesson.tasks[0].id)
     );
 
@@ -485,25 +512,34 @@ fn tasks_are_picked_with_t_and_quizzes_are_not_blocked_by_open_traffic_tasks() {
     let last = lesson.tasks.last().unwrap();
     assert!(matches!(last.check, Check::SelfCheck));
     app.update(key('T'));
-    assert!(format!("{:?}", app.lesson_text).contains("▸"));
+    assert!(format!("{:?}", app.lesson_text()).contains("▸"));
     app.update(key('c'));
-    assert!(app.progress.is_done("workers-are-processes", &last.id));
+    assert!(
+        app.session
+            .progress
+            .is_done("workers-are-processes", &last.id)
+    );
     app.update(key('c'));
-    assert!(!app.progress.is_done("workers-are-processes", &last.id));
+    assert!(
+        !app.session
+            .progress
+            .is_done("workers-are-processes", &last.id)
+    );
     // t wraps back to the first task; c there is refused (it is checked from traffic).
     app.update(key('t'));
     assert_eq!(
-        app.selected_task.as_deref(),
+        app.session.selected_task.as_deref(),
         Some(lesson.tasks[0].id.as_str())
     );
     app.update(key('c'));
     assert!(
-        !app.progress
+        !app.session
+            .progress
             .is_done("workers-are-processes", &lesson.tasks[0].id)
     );
     // Another lesson starts from its first open task again.
     app.update(key('n'));
-    assert_eq!(app.selected_task, None);
+    assert_eq!(app.session.selected_task, None);
 }
 
 #[test]
@@ -521,10 +557,9 @@ fn an_app_switch_counts_once_the_app_is_up_not_when_asked() {
         }],
         now_ms: 1,
     };
-    let exited = |status: &str, expected| Msg::ServerExited {
+    let exited = |exit| Msg::ServerExited {
         process: Process::WsgiServer,
-        status: status.into(),
-        expected,
+        exit,
     };
     let switch_to = |app: &mut App, spec: &str| {
         app.update(key('A'));
@@ -540,17 +575,17 @@ fn an_app_switch_counts_once_the_app_is_up_not_when_asked() {
 
     // mine.py without `:app` fails to import its callable: the server exits, no tick.
     switch_to(&mut app, "apps/mine.py");
-    app.update(exited(wsgi_tutor::tutor::app::RESTARTING, true));
-    app.update(exited("exit status: 3", false));
+    app.update(exited(ServerExit::MakingWay));
+    app.update(exited(ServerExit::Exited("exit status: 3".into())));
     app.update(booted(101)); // a later, unrelated boot does not count for it either
-    assert!(!app.progress.is_done("your-own-app", "own-app"));
+    assert!(!app.session.progress.is_done("your-own-app", "own-app"));
 
     // With the callable named, the old server makes way and a worker boots: done.
     switch_to(&mut app, "apps/mine.py:app");
-    app.update(exited(wsgi_tutor::tutor::app::RESTARTING, true));
-    assert!(!app.progress.is_done("your-own-app", "own-app"));
+    app.update(exited(ServerExit::MakingWay));
+    assert!(!app.session.progress.is_done("your-own-app", "own-app"));
     app.update(booted(102));
-    assert!(app.progress.is_done("your-own-app", "own-app"));
+    assert!(app.session.progress.is_done("your-own-app", "own-app"));
 }
 
 #[test]
@@ -572,10 +607,11 @@ fn a_refused_reload_keeps_its_reason_in_view_when_it_ticks_a_task() {
         now_ms: 1,
     });
     assert!(
-        app.progress
+        app.session
+            .progress
             .is_done("static-files-that-404", "refused-reload")
     );
-    let notice = app.notice.clone().unwrap();
+    let notice = app.notice().clone().unwrap();
     assert!(
         notice.starts_with("reload refused") && notice.contains("nginx.conf:12"),
         "{notice}"
@@ -591,11 +627,12 @@ fn the_lesson_list_resets_one_lessons_tasks_after_a_confirmation() {
     progress.mark_done("big-picture", "first-request");
     app.resume(progress);
     let three = app
+        .session
         .lessons
         .iter()
         .position(|l| l.id == "web-server-decides")
         .unwrap();
-    assert_eq!(app.lesson_counts(three).0, 1);
+    assert_eq!(app.session.lesson_counts(three).0, 1);
     app.update(key('L'));
     for _ in 0..three {
         app.update(key('j'));
@@ -603,17 +640,98 @@ fn the_lesson_list_resets_one_lessons_tasks_after_a_confirmation() {
     // Any key but y keeps the tasks.
     app.update(key('r'));
     app.update(key('n'));
-    assert!(app.progress.is_done("web-server-decides", "static-file"));
+    assert!(
+        app.session
+            .progress
+            .is_done("web-server-decides", "static-file")
+    );
     app.update(key('L'));
     for _ in 0..three {
         app.update(key('j'));
     }
     app.update(key('r'));
     let effects = app.update(key('y'));
-    assert!(!app.progress.is_done("web-server-decides", "static-file"));
     assert!(
-        app.progress.is_done("big-picture", "first-request"),
+        !app.session
+            .progress
+            .is_done("web-server-decides", "static-file")
+    );
+    assert!(
+        app.session.progress.is_done("big-picture", "first-request"),
         "other lessons are kept"
     );
     assert!(effects.iter().any(|e| matches!(e, Effect::SaveProgress(_))));
+}
+
+#[test]
+fn an_edit_that_ticks_a_task_saves_progress_and_keeps_the_tick_in_view() {
+    let mut app = app();
+    open_at(&mut app, "your-own-app");
+    let effects = app.update(key('E'));
+    let [Effect::Edit { target, .. }] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    // The editor's answer goes through update like any message: its effects include the
+    // save (once, only the reload and the save were dropped on the floor before).
+    let effects = app.update(Msg::EditorDone {
+        target: *target,
+        ok: true,
+    });
+    assert!(app.session.progress.is_done("your-own-app", "reload-app"));
+    assert!(
+        effects.contains(&Effect::Control(Process::WsgiServer, Command::Reload)),
+        "{effects:?}"
+    );
+    let saved = effects.iter().find_map(|e| match e {
+        Effect::SaveProgress(p) => Some(p),
+        _ => None,
+    });
+    assert!(saved.is_some_and(|p| p.is_done("your-own-app", "reload-app")));
+    // "app saved: reloading the workers" comes in the same update; the tick stays.
+    let notice = app.notice().unwrap();
+    assert!(
+        notice.contains("✓ task done: Edit the app and reload it"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("app saved: reloading the workers"),
+        "{notice}"
+    );
+    // A key that says something else replaces it.
+    app.update(key('R'));
+    assert_eq!(
+        app.notice().as_deref(),
+        Some("asking the web server to reload nginx.conf")
+    );
+}
+
+#[test]
+fn planned_worker_exits_are_quiet_and_crashes_are_news() {
+    use wsgi_tutor::trace::{ExitReason, Hop};
+    let mut app = app();
+    let exit = |pid, reason| Msg::Trace {
+        events: vec![Event {
+            ts_us: 1,
+            process: Process::WsgiServer,
+            pid: 7,
+            request_id: None,
+            hop: Hop::WorkerExited {
+                worker_pid: pid,
+                reason,
+            },
+        }],
+        now_ms: 1,
+    };
+    app.update(Msg::Notice("before".into()));
+    for (pid, reason) in [
+        (1, ExitReason::WorkersDecreased),
+        (2, ExitReason::Reload),
+        (3, ExitReason::Shutdown),
+    ] {
+        app.update(exit(pid, reason));
+        assert_eq!(app.notice().as_deref(), Some("before"), "{reason}");
+    }
+    app.update(exit(4, ExitReason::Crash));
+    assert_eq!(app.notice().as_deref(), Some("worker 4 exited: crash"));
+    assert_eq!(app.stack.worker_exits.len(), 4);
 }

@@ -37,13 +37,13 @@ fn app(width: u16, height: u16, scenario_name: Option<&str>) -> App {
         log: "/state/servers.log".into(),
     }));
     // The servers as a real start reports them (scenarios may not include it).
-    app.web.state = ServerState::Listening;
-    app.web.pid = Some(4101);
-    app.wsgi.state = ServerState::Listening;
-    app.wsgi.pid = Some(4102);
+    app.stack.web.state = ServerState::Listening;
+    app.stack.web.pid = Some(4101);
+    app.stack.wsgi.state = ServerState::Listening;
+    app.stack.wsgi.pid = Some(4102);
     if let Some(name) = scenario_name {
         let events = scenario(name);
-        app.start_us = events.iter().map(|e| e.ts_us).min().unwrap_or(0);
+        app.watch.start_us = events.iter().map(|e| e.ts_us).min().unwrap_or(0);
         app.update(Msg::Trace { events, now_ms: 0 });
     }
     app
@@ -74,7 +74,7 @@ fn press(code: KeyCode) -> Msg {
 fn wide_before_any_request() {
     let mut app = app(120, 40, Some("static"));
     // Only the servers' start: no request yet, no task done.
-    app.traffic = Default::default();
+    app.watch.traffic = Default::default();
     app.resume(wsgi_tutor::lessons::progress::Progress::new());
     insta::assert_snapshot!(screen(&app));
 }
@@ -84,11 +84,11 @@ fn wide_with_traffic_inspecting_a_proxied_request() {
     let mut app = app(120, 40, Some("all"));
     settle(&mut app);
     // Select the first request through to the app: GET / (the second oldest).
-    let newest = app.traffic.newest().unwrap().seq;
+    let newest = app.watch.traffic.newest().unwrap().seq;
     for _ in 0..(newest - 1) {
         app.update(key('j'));
     }
-    assert_eq!(app.selected_request().unwrap().path(), "/");
+    assert_eq!(app.watch.selected_request().unwrap().path(), "/");
     insta::assert_snapshot!(screen(&app));
 }
 

@@ -342,8 +342,8 @@ fn kind_name(check: &Check) -> &'static str {
 /// A title without Markdown marks, placeholders in their default form, for plain output.
 fn plain(title: &str) -> String {
     let values = Values {
-        web_port: crate::tutor::supervisor::WEB_PORT,
-        wsgi_port: crate::tutor::supervisor::WSGI_PORT,
+        web_port: crate::stack::supervisor::WEB_PORT,
+        wsgi_port: crate::stack::supervisor::WSGI_PORT,
         lab: "<lab>".into(),
         web_pid: None,
         wsgi_pid: None,

@@ -42,6 +42,10 @@ pub enum Action {
     /// Pick choice N (1-9) of the lesson's open quiz.
     Answer(u8),
     Follow,
+    /// Yes, to the question on screen.
+    Confirm,
+    /// In the lesson list: reset the selected lesson's tasks.
+    ResetLesson,
 }
 
 /// One row of the table: the keys, the action, what the help says.
@@ -109,7 +113,22 @@ pub const BINDINGS: &[Binding] = &[
     b(&[Char('T')], "T", Action::PreviousTask, "pick the previous task", None),
     b(&[Char('h')], "h", Action::NextHint, "next hint for the task", None),
     b(&[Char('c')], "c", Action::TickSelfCheck, "tick a self-check", None),
-    b(&[Char('1')], "1-9", Action::Answer(1), "answer the lesson's open quiz", None),
+    b(DIGITS, "1-9", Action::Answer(1), "answer the lesson's open quiz", None),
+    b(&[Char('y')], "y", Action::Confirm, "yes, to a question (any other key: no)", None),
+    b(&[Char('r')], "r", Action::ResetLesson, "in the lesson list: reset that lesson's tasks", None),
+];
+
+/// The quiz keys: one row of the table, each key answering with its own digit.
+const DIGITS: &[KeyCode] = &[
+    Char('1'),
+    Char('2'),
+    Char('3'),
+    Char('4'),
+    Char('5'),
+    Char('6'),
+    Char('7'),
+    Char('8'),
+    Char('9'),
 ];
 
 /// The action bound to a key press, if any. Ctrl-C always quits.
@@ -120,13 +139,14 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
-    if let Char(c @ '1'..='9') = key.code {
-        return Some(Action::Answer(c as u8 - b'0'));
-    }
-    BINDINGS
+    let action = BINDINGS
         .iter()
         .find(|b| b.keys.contains(&key.code))
-        .map(|b| b.action)
+        .map(|b| b.action)?;
+    Some(match (action, key.code) {
+        (Action::Answer(_), Char(c)) => Action::Answer(c as u8 - b'0'),
+        (action, _) => action,
+    })
 }
 
 /// The binding for an action (for labels like "press s").
@@ -149,7 +169,12 @@ mod tests {
                 assert!(!seen.contains(key), "{key:?} bound twice");
                 seen.push(*key);
                 let event = KeyEvent::new(*key, KeyModifiers::NONE);
-                assert_eq!(action_for(&event), Some(binding.action));
+                match (binding.action, key) {
+                    (Action::Answer(_), Char(c)) => {
+                        assert_eq!(action_for(&event), Some(Action::Answer(*c as u8 - b'0')));
+                    }
+                    (action, _) => assert_eq!(action_for(&event), Some(action)),
+                }
             }
         }
     }
@@ -181,6 +206,10 @@ mod tests {
             ('c', Action::TickSelfCheck),
             ('j', Action::Down),
             ('k', Action::Up),
+            ('y', Action::Confirm),
+            ('r', Action::ResetLesson),
+            ('1', Action::Answer(1)),
+            ('9', Action::Answer(9)),
         ] {
             let key = KeyEvent::new(Char(c), KeyModifiers::NONE);
             assert_eq!(action_for(&key), Some(action), "{c}");

@@ -148,7 +148,6 @@ fn parser(text: &str) -> Parser<'_> {
     Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH)
 }
 
-/// A lesson as the pane shows it: title, tasks, then the body.
 /// Where one task stands, for the pane.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskMark {
@@ -165,82 +164,135 @@ pub struct TaskMark {
     pub answer: Option<(bool, String)>,
 }
 
-/// `marks` holds, per task in order, where it stands.
+/// The whole pane's text: title and tasks, then the body. `marks` holds, per task in
+/// order, where it stands.
 pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -> Text<'static> {
+    let mut lines = task_lines(lesson, vars, marks, theme);
+    lines.extend(body_lines(lesson, vars, theme));
+    Text::from(lines)
+}
+
+/// The lesson's body, rendered once per lesson, theme and live values: Markdown and
+/// syntect cost milliseconds, which a finished request must not pay.
+#[derive(Default)]
+pub struct BodyCache {
+    key: Option<(String, ThemeKind, bool, Vars, bool)>,
+    lines: Vec<Line<'static>>,
+}
+
+impl BodyCache {
+    pub fn body(&mut self, lesson: &Lesson, vars: &Vars, theme: &Theme) -> &[Line<'static>] {
+        let key = (
+            lesson.id.clone(),
+            theme.kind,
+            theme.colored(),
+            vars.clone(),
+            highlighting_ready(),
+        );
+        if self.key.as_ref() != Some(&key) {
+            self.lines = body_lines(lesson, vars, theme);
+            self.key = Some(key);
+        }
+        &self.lines
+    }
+}
+
+/// The title and the tasks with their marks, hints and answers (cheap: drawn every frame).
+pub fn task_lines(
+    lesson: &Lesson,
+    vars: &Vars,
+    marks: &[TaskMark],
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::styled(lesson.title.clone(), theme.heading),
         Line::default(),
     ];
-    if !lesson.tasks.is_empty() {
-        lines.push(Line::styled("Tasks", theme.accent));
-        for (i, task) in lesson.tasks.iter().enumerate() {
-            let mark = marks.get(i).cloned().unwrap_or_default();
-            let bullet = match (mark.done, mark.current) {
-                (true, true) => "▸ ☑ ",
-                (true, false) => "  ☑ ",
-                (false, true) => "▸ ☐ ",
-                (false, false) => "  ☐ ",
-            };
-            let mut spans = vec![Span::raw(bullet)];
-            spans.extend(inline(&vars.fill(&task.title), theme));
-            lines.push(Line::from(spans));
-            if let Some(why) = &mark.why_not {
-                lines.push(Line::styled(format!("      not yet: {why}"), theme.dim));
-            }
-            let answer_line = |mark: &TaskMark| {
-                mark.answer.as_ref().map(|(right, explain)| {
-                    let head = if *right {
-                        "      ✓ right: "
-                    } else {
-                        "      ✗ not quite: "
-                    };
-                    let mut spans = vec![Span::styled(head, theme.accent)];
-                    spans.extend(inline(&vars.fill(explain), theme));
-                    Line::from(spans)
-                })
-            };
-            if !mark.current {
-                // A quiz answered right stays explained after the marker moves on.
-                lines.extend(answer_line(&mark));
-                continue;
-            }
-            if let crate::lessons::tasks::Check::Quiz(choices) = &task.check {
-                for (n, choice) in choices.iter().enumerate() {
-                    let mut spans = vec![Span::raw(format!("      {} ", n + 1))];
-                    spans.extend(inline(&vars.fill(&choice.text), theme));
-                    lines.push(Line::from(spans));
-                }
-                if mark.answer.is_none() {
-                    lines.push(Line::styled("      press 1-9 to answer", theme.dim));
-                }
-            }
-            lines.extend(answer_line(&mark));
-            for (n, hint) in mark.hints.iter().enumerate() {
-                let mut spans = vec![Span::styled(
-                    format!("      hint {} of {}: ", n + 1, mark.hints_total),
-                    theme.accent,
-                )];
-                spans.extend(inline(&vars.fill(hint), theme));
-                lines.push(Line::from(spans));
-            }
-            if let Some(solution) = &mark.solution {
-                lines.push(Line::styled("      solution:", theme.accent));
-                lines.extend(markdown(&vars.fill(solution), theme));
-            } else if mark.hints.len() < mark.hints_total {
-                let next = if mark.hints.is_empty() {
-                    "h: a hint"
-                } else {
-                    "h: the next hint"
-                };
-                lines.push(Line::styled(format!("      {next}"), theme.dim));
-            } else if task.solution.is_some() {
-                lines.push(Line::styled("      h: the worked solution", theme.dim));
-            }
-        }
-        lines.push(Line::default());
+    if lesson.tasks.is_empty() {
+        return lines;
     }
+    lines.push(Line::styled("Tasks", theme.accent));
+    for (i, task) in lesson.tasks.iter().enumerate() {
+        let mark = marks.get(i).cloned().unwrap_or_default();
+        task_block(task, &mark, vars, theme, &mut lines);
+    }
+    lines.push(Line::default());
+    lines
+}
+
+/// One task: its box, why not yet, and for the current one its choices, hints and solution.
+fn task_block(
+    task: &crate::lessons::tasks::Task,
+    mark: &TaskMark,
+    vars: &Vars,
+    theme: &Theme,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let bullet = match (mark.done, mark.current) {
+        (true, true) => "▸ ☑ ",
+        (true, false) => "  ☑ ",
+        (false, true) => "▸ ☐ ",
+        (false, false) => "  ☐ ",
+    };
+    let mut spans = vec![Span::raw(bullet)];
+    spans.extend(inline(&vars.fill(&task.title), theme));
+    lines.push(Line::from(spans));
+    if let Some(why) = &mark.why_not {
+        lines.push(Line::styled(format!("      not yet: {why}"), theme.dim));
+    }
+    let answer = mark.answer.as_ref().map(|(right, explain)| {
+        let head = if *right {
+            "      ✓ right: "
+        } else {
+            "      ✗ not quite: "
+        };
+        let mut spans = vec![Span::styled(head, theme.accent)];
+        spans.extend(inline(&vars.fill(explain), theme));
+        Line::from(spans)
+    });
+    if !mark.current {
+        // A quiz answered right stays explained after the marker moves on.
+        lines.extend(answer);
+        return;
+    }
+    if let crate::lessons::tasks::Check::Quiz(choices) = &task.check {
+        for (n, choice) in choices.iter().enumerate() {
+            let mut spans = vec![Span::raw(format!("      {} ", n + 1))];
+            spans.extend(inline(&vars.fill(&choice.text), theme));
+            lines.push(Line::from(spans));
+        }
+        if mark.answer.is_none() {
+            lines.push(Line::styled("      press 1-9 to answer", theme.dim));
+        }
+    }
+    lines.extend(answer);
+    for (n, hint) in mark.hints.iter().enumerate() {
+        let mut spans = vec![Span::styled(
+            format!("      hint {} of {}: ", n + 1, mark.hints_total),
+            theme.accent,
+        )];
+        spans.extend(inline(&vars.fill(hint), theme));
+        lines.push(Line::from(spans));
+    }
+    if let Some(solution) = &mark.solution {
+        lines.push(Line::styled("      solution:", theme.accent));
+        lines.extend(markdown(&vars.fill(solution), theme));
+    } else if mark.hints.len() < mark.hints_total {
+        let next = if mark.hints.is_empty() {
+            "h: a hint"
+        } else {
+            "h: the next hint"
+        };
+        lines.push(Line::styled(format!("      {next}"), theme.dim));
+    } else if task.solution.is_some() {
+        lines.push(Line::styled("      h: the worked solution", theme.dim));
+    }
+}
+
+/// The body with live values filled in; its own `# Title` repeats the front matter's, so
+/// it is shown once, at the top.
+fn body_lines(lesson: &Lesson, vars: &Vars, theme: &Theme) -> Vec<Line<'static>> {
     let body = vars.fill(&lesson.body);
-    // The body's own `# Title` repeats the front matter's: show it once, at the top.
     let trimmed = body.trim_start();
     let body = match trimmed.strip_prefix("# ") {
         Some(rest) if rest.lines().next().map(str::trim) == Some(lesson.title.trim()) => {
@@ -248,8 +300,7 @@ pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -
         }
         _ => body.as_str(),
     };
-    lines.extend(markdown(body, theme));
-    Text::from(lines)
+    markdown(body, theme)
 }
 
 /// Inline Markdown (a task title) as spans.

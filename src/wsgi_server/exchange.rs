@@ -164,7 +164,7 @@ pub async fn run(
                 message: message.clone(),
                 traceback: None,
             });
-            pool.lost(worker, Some("timeout"));
+            pool.lost(worker, Some(crate::trace::ExitReason::Timeout));
             responder.fail(StatusCode::GATEWAY_TIMEOUT, &message);
         }
     }

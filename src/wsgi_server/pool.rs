@@ -23,7 +23,7 @@ use tokio::sync::{Notify, oneshot, watch};
 
 use super::log::{self, Level};
 use super::worker::{self, Worker, WorkerConfig, WorkerNews};
-use crate::trace::{Hop, TraceSink};
+use crate::trace::{ExitReason, Hop, TraceSink};
 
 /// What the arbiter can ask of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ struct Proc {
     generation: u64,
     booted: bool,
     /// Set when the pool decided this worker should go, and why.
-    leaving: Option<String>,
+    leaving: Option<ExitReason>,
     kill: Arc<Notify>,
 }
 
@@ -160,13 +160,13 @@ impl Pool {
         worker.served += 1;
         let mut state = self.lock();
         let reason = if state.stopping {
-            Some("shutdown")
+            Some(ExitReason::Shutdown)
         } else if self.max_requests > 0 && worker.served >= self.max_requests {
-            Some("max requests")
+            Some(ExitReason::MaxRequests)
         } else if worker.generation < state.generation && current_booted(&state) {
-            Some("reload")
+            Some(ExitReason::Reload)
         } else if worker.generation == state.generation && current_count(&state) > state.target {
-            Some("workers decreased")
+            Some(ExitReason::WorkersDecreased)
         } else {
             None
         };
@@ -183,11 +183,11 @@ impl Pool {
     /// The worker broke down mid-request: it crashed (`reason` None: its exit status will
     /// tell) or overstayed `--timeout`. It is killed to be sure; the manager replaces it
     /// once it has exited.
-    pub fn lost(&self, worker: Worker, reason: Option<&str>) {
+    pub fn lost(&self, worker: Worker, reason: Option<ExitReason>) {
         let mut state = self.lock();
         if let Some(proc_) = state.procs.get_mut(&worker.id) {
             if let Some(reason) = reason {
-                proc_.leaving.get_or_insert_with(|| reason.to_owned());
+                proc_.leaving.get_or_insert(reason);
             }
             proc_.kill.notify_one();
         }
@@ -201,7 +201,7 @@ impl Pool {
             state.stopping = true;
             state.waiters.clear();
             while let Some(worker) = state.idle.pop_front() {
-                retire(&mut state, worker, "shutdown");
+                retire(&mut state, worker, ExitReason::Shutdown);
             }
         }
         loop {
@@ -224,7 +224,7 @@ impl Pool {
             state.waiters.clear();
             state.idle.clear();
             for proc_ in state.procs.values_mut() {
-                proc_.leaving.get_or_insert_with(|| "shutdown".into());
+                proc_.leaving.get_or_insert(ExitReason::Shutdown);
                 proc_.kill.notify_one();
             }
         }
@@ -280,14 +280,14 @@ impl Pool {
                 break;
             };
             let worker = state.idle.remove(pos).expect("position exists");
-            retire(state, worker, "workers decreased");
+            retire(state, worker, ExitReason::WorkersDecreased);
             extra -= 1;
         }
         // A new generation is serving: the old idle workers can go.
         if current_booted(state) {
             while let Some(pos) = state.idle.iter().position(|w| w.generation < generation) {
                 let worker = state.idle.remove(pos).expect("position exists");
-                retire(state, worker, "reload");
+                retire(state, worker, ExitReason::Reload);
             }
         }
         if state.procs.is_empty() && state.failed_generation.is_some() {
@@ -312,7 +312,11 @@ impl Pool {
                     None => true,
                 };
                 if leaving || state.stopping || worker.generation < state.generation {
-                    let reason = if state.stopping { "shutdown" } else { "reload" };
+                    let reason = if state.stopping {
+                        ExitReason::Shutdown
+                    } else {
+                        ExitReason::Reload
+                    };
                     retire(state, worker, reason);
                 } else {
                     give(state, worker);
@@ -336,7 +340,7 @@ impl Pool {
                 });
                 let generation = state.procs.get(&id).map(|p| p.generation);
                 if let Some(proc_) = state.procs.get_mut(&id) {
-                    proc_.leaving.get_or_insert_with(|| "failed to boot".into());
+                    proc_.leaving.get_or_insert(ExitReason::FailedToBoot);
                     proc_.kill.notify_one();
                 }
                 if !state.ever_booted {
@@ -362,7 +366,7 @@ impl Pool {
                 let reason = match proc_.leaving {
                     Some(reason) => {
                         log::info(pid, &format!("Worker exiting (pid: {pid})"));
-                        if reason == "timeout" {
+                        if reason == ExitReason::Timeout {
                             log::error_log(
                                 me,
                                 Level::Error,
@@ -374,7 +378,7 @@ impl Pool {
                     None => {
                         let text = worker::describe_exit(pid, status);
                         log::error_log(me, Level::Error, &text);
-                        "crash".to_owned()
+                        ExitReason::Crash
                     }
                 };
                 self.sink.emit(None, || Hop::WorkerExited {
@@ -459,9 +463,9 @@ fn give(state: &mut State, mut worker: Worker) {
 }
 
 /// Ask a worker to finish: closing its stdin makes it exit once it is idle.
-fn retire(state: &mut State, worker: Worker, reason: &str) {
+fn retire(state: &mut State, worker: Worker, reason: ExitReason) {
     if let Some(proc_) = state.procs.get_mut(&worker.id) {
-        proc_.leaving.get_or_insert_with(|| reason.to_owned());
+        proc_.leaving.get_or_insert(reason);
     }
     drop(worker);
 }

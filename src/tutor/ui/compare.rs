@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table};
 
 use super::overlay_block;
-use crate::tutor::app::{App, replay_pair};
+use crate::tutor::app::App;
+use crate::tutor::requests::replay_pair;
 use crate::tutor::traffic::Request;
 
 /// The keys that differ between the two paths into the app.
@@ -40,7 +41,7 @@ fn environ(req: Option<&Request>, key: &str) -> String {
 /// Two columns of environ values, differences highlighted.
 pub fn render(frame: &mut Frame, app: &App, area: Rect, replay: u64) {
     let theme = &app.theme;
-    let (web, direct) = replay_pair(&app.traffic, replay);
+    let (web, direct) = replay_pair(&app.watch.traffic, replay);
     let header = Row::new([
         "environ key",
         "through the web server",

@@ -18,7 +18,7 @@ const STOPS: [Stop; 4] = [Stop::Browser, Stop::WebServer, Stop::WsgiServer, Stop
 /// The four boxes, the edges between them and the requests in flight.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let anim = &app.animation;
+    let anim = &app.watch.animation;
     let mut title = vec![Span::raw(" Diagram ")];
     title.push(Span::styled(format!("{}× ", anim.speed()), theme.dim));
     if anim.paused {
@@ -26,7 +26,10 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     }
     // Name the request that entered last, so a dot can be told from the others.
     if !anim.rates_mode
-        && let Some(req) = anim.flights.last().and_then(|f| app.traffic.get(f.seq))
+        && let Some(req) = anim
+            .flights
+            .last()
+            .and_then(|f| app.watch.traffic.get(f.seq))
     {
         let status = req.status().map_or(String::new(), |s| format!(" → {s}"));
         title.push(Span::styled(
@@ -47,15 +50,15 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let top = inner.y + 1;
 
     // Boxes.
-    let workers = app.workers.len();
-    let pids: Vec<String> = app.workers.keys().map(|p| p.to_string()).collect();
+    let workers = app.stack.workers.len();
+    let pids: Vec<String> = app.stack.workers.keys().map(|p| p.to_string()).collect();
     let contents: [(&str, String, String, Style); 4] = [
         ("Browser", "curl · menu".into(), "you".into(), theme.border),
-        server_lines("Web server", &app.web, app),
-        server_lines("WSGI server", &app.wsgi, app),
+        server_lines("Web server", &app.stack.web, app),
+        server_lines("WSGI server", &app.stack.wsgi, app),
         (
             "App",
-            if app.wsgi.state == ServerState::Stopped {
+            if app.stack.wsgi.state == ServerState::Stopped {
                 "no workers".into()
             } else {
                 format!("{workers} worker{}", if workers == 1 { "" } else { "s" })
@@ -82,7 +85,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let rates = anim.edge_rates();
     for edge in 0..3u16 {
         let x0 = box_x(edge) + box_w;
-        let broken = edge == 1 && app.wsgi.state != ServerState::Listening;
+        let broken = edge == 1 && app.stack.wsgi.state != ServerState::Listening;
         let lane_style = if broken {
             theme.server_error
         } else {
@@ -108,8 +111,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             format!("{}/s", rates[edge as usize])
         } else {
             let port = match edge {
-                0 => app.web.port,
-                _ => app.wsgi.port,
+                0 => app.stack.web.port,
+                _ => app.stack.wsgi.port,
             };
             match edge {
                 2 => "pipes".to_owned(),
@@ -126,7 +129,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let mut waiting = [0usize; 4];
     let mut queued = 0usize;
     if !anim.rates_mode {
-        for dot in anim.dots(&app.traffic) {
+        for dot in anim.dots(&app.watch.traffic) {
             let style = theme.outcome(dot.outcome);
             match dot.position {
                 Position::OnEdge {

@@ -16,7 +16,7 @@ use crate::tutor::traffic::{Request, ServedBy, Via};
 /// The selected request's hops, scrollable.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let (title, lines) = match app.selected_request() {
+    let (title, lines) = match app.watch.selected_request() {
         Some(req) => (
             format!(" Inspector: {} {} ", req.method(), req.target()),
             lines(req, theme, area.width.saturating_sub(2)),
@@ -32,7 +32,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let block = pane_block(app, title, Some(Pane::Inspector));
     let paragraph = Paragraph::new(lines)
         .wrap(Wrap { trim: false })
-        .scroll((app.inspector_scroll, 0))
+        .scroll((app.watch.inspector_scroll, 0))
         .block(block);
     frame.render_widget(paragraph, area);
 }
@@ -219,7 +219,7 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
     }
     for (process, message) in &req.errors {
         lines.push(Line::styled(
-            format!("  {}: {message}", crate::tutor::app::name(*process)),
+            format!("  {}: {message}", crate::stack::describe(*process)),
             theme.server_error,
         ));
     }

@@ -19,11 +19,30 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use super::app::{App, Overlay};
+use super::app::App;
+use super::lessons::BodyCache;
+use super::overlays::Overlay;
 use layout::{Pane, tab_label};
 
-/// The whole screen.
+/// What the screen keeps between frames: the rendered lesson body (the model does not
+/// cache view output).
+#[derive(Default)]
+pub struct Screen {
+    lesson: BodyCache,
+}
+
+impl Screen {
+    pub fn draw(&mut self, frame: &mut Frame, app: &App) {
+        render_with(frame, app, &mut self.lesson);
+    }
+}
+
+/// The whole screen, from nothing (tests; the tutor keeps a [`Screen`]).
 pub fn render(frame: &mut Frame, app: &App) {
+    Screen::default().draw(frame, app);
+}
+
+fn render_with(frame: &mut Frame, app: &App, lesson_body: &mut BodyCache) {
     let area = frame.area();
     let areas = app.areas();
     if areas.too_small {
@@ -57,7 +76,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         frame.render_widget(Line::from(spans), tabs);
     }
     if let Some(r) = areas.lesson {
-        lesson::render(frame, app, r);
+        lesson::render(frame, app, r, lesson_body);
     }
     if let Some(r) = areas.diagram {
         diagram::render(frame, app, r);
@@ -73,10 +92,10 @@ pub fn render(frame: &mut Frame, app: &App) {
         frame.render_widget(Clear, areas.overlay);
         match overlay {
             Overlay::Help => help::render(frame, app, areas.overlay),
-            Overlay::RequestMenu { .. } => request_menu::render(frame, app, areas.overlay),
+            Overlay::RequestMenu(_) => request_menu::render(frame, app, areas.overlay),
             Overlay::Workers => workers::render(frame, app, areas.overlay),
             Overlay::Compare { replay } => compare::render(frame, app, areas.overlay, *replay),
-            Overlay::Apps { .. } | Overlay::Lessons { .. } | Overlay::Restore { .. } => {
+            Overlay::Apps(_) | Overlay::Lessons(_) | Overlay::Restore(_) | Overlay::Confirm(_) => {
                 lists::render(frame, app, areas.overlay)
             }
         }

@@ -7,12 +7,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::overlay_block;
-use crate::tutor::app::{App, Overlay, RequestSpec, Target};
+use crate::tutor::app::App;
+use crate::tutor::overlays::{Overlay, RequestMenu};
+use crate::tutor::requests::{RequestSpec, Target};
 
 /// The list, the typing line, and the curl for what is selected.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let Some(Overlay::RequestMenu { selected, typing }) = &app.overlay else {
+    let Some(Overlay::RequestMenu(RequestMenu { selected, typing })) = &app.overlay else {
         return;
     };
     let mut lines = Vec::new();
@@ -23,8 +25,8 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             theme.text
         };
         let port = match spec.to {
-            Target::WebServer => app.web.port,
-            Target::WsgiServer => app.wsgi.port,
+            Target::WebServer => app.stack.web.port,
+            Target::WsgiServer => app.stack.wsgi.port,
         };
         lines.push(Line::from(vec![
             Span::styled(format!(" {} ", i + 1), theme.dim),
@@ -61,7 +63,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             theme.accent,
         ));
         lines.push(Line::styled(
-            format!("   {}", spec.curl(app.web.port, app.wsgi.port)),
+            format!("   {}", spec.curl(app.stack.web.port, app.stack.wsgi.port)),
             theme.code,
         ));
     }

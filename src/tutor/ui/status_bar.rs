@@ -11,23 +11,23 @@ use crate::tutor::keymap::BINDINGS;
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
     let mut spans = Vec::new();
-    let lost = app.traffic.dropped_events + app.animation.skipped;
-    if app.traffic.dropped_events > 0 {
+    let lost = app.watch.traffic.dropped_events + app.watch.animation.skipped;
+    if app.watch.traffic.dropped_events > 0 {
         spans.push(Span::styled(
-            format!(" {} events dropped ", app.traffic.dropped_events),
+            format!(" {} events dropped ", app.watch.traffic.dropped_events),
             theme.server_error,
         ));
     }
-    if app.animation.rates_mode {
+    if app.watch.animation.rates_mode {
         spans.push(Span::styled(
             " heavy traffic: showing rates ",
             theme.client_error,
         ));
-    } else if app.animation.paused {
+    } else if app.watch.animation.paused {
         spans.push(Span::styled(" paused (space) ", theme.client_error));
     }
     let _ = lost;
-    if let Some(notice) = &app.notice {
+    if let Some(notice) = app.notice() {
         spans.push(Span::styled(format!(" {notice} "), theme.accent));
         spans.push(Span::raw(" "));
     }

@@ -13,20 +13,20 @@ use crate::tutor::traffic::Via;
 /// Time, method, path, status, served by, duration and worker of each request.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let theme = &app.theme;
-    let selected = app.selected_request().map(|r| r.seq);
+    let selected = app.watch.selected_request().map(|r| r.seq);
     let mut title = vec![Span::raw(" Traffic ")];
     title.push(Span::styled(
-        format!("{} requests", app.traffic.len()),
+        format!("{} requests", app.watch.traffic.len()),
         theme.dim,
     ));
-    if app.traffic.evicted > 0 {
+    if app.watch.traffic.evicted > 0 {
         title.push(Span::styled(
-            format!(", {} older dropped", app.traffic.evicted),
+            format!(", {} older dropped", app.watch.traffic.evicted),
             theme.dim,
         ));
     }
     title.push(Span::styled(
-        if app.follow {
+        if app.watch.follow {
             " · following "
         } else {
             " · f follows "
@@ -37,6 +37,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let inner_height = area.height.saturating_sub(3) as usize;
     // Keep the selection on screen: skip rows above it when needed.
     let position = app
+        .watch
         .traffic
         .iter()
         .rev()
@@ -45,13 +46,14 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     let skip = position.saturating_sub(inner_height.saturating_sub(1));
     let with_worker = area.width >= 82;
     let rows: Vec<Row> = app
+        .watch
         .traffic
         .iter()
         .rev()
         .skip(skip)
         .take(inner_height)
         .map(|req| {
-            let secs = req.start_us().saturating_sub(app.start_us) as f64 / 1e6;
+            let secs = req.start_us().saturating_sub(app.watch.start_us) as f64 / 1e6;
             let status = req
                 .status()
                 .map_or_else(|| "…".to_owned(), |s| s.to_string());
@@ -109,7 +111,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         .header(header)
         .column_spacing(1)
         .block(block);
-    if app.traffic.is_empty() {
+    if app.watch.traffic.is_empty() {
         let empty = ratatui::widgets::Paragraph::new(vec![
             Line::default(),
             Line::styled(
@@ -117,7 +119,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
                 theme.dim,
             ),
             Line::styled(
-                format!("  curl -i http://127.0.0.1:{}/", app.web.port),
+                format!("  curl -i http://127.0.0.1:{}/", app.stack.web.port),
                 theme.code,
             ),
         ])

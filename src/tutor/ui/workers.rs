@@ -15,9 +15,9 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
         Line::styled(
             format!(
                 " WSGI server pid {} · app {} · {} worker(s) asked for",
-                app.wsgi.pid.map_or("-".into(), |p| p.to_string()),
-                app.app_spec,
-                app.worker_count
+                app.stack.wsgi.pid.map_or("-".into(), |p| p.to_string()),
+                app.stack.app_spec,
+                app.stack.worker_count
             ),
             theme.accent,
         ),
@@ -27,18 +27,18 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
             theme.heading,
         ),
     ];
-    if app.workers.is_empty() {
+    if app.stack.workers.is_empty() {
         lines.push(Line::styled(" no workers running", theme.dim));
     }
-    for (pid, worker) in &app.workers {
+    for (pid, worker) in &app.stack.workers {
         lines.push(Line::raw(format!(" {pid:>10}   {}", worker.served)));
     }
     lines.push(Line::default());
     lines.push(Line::styled(" recent exits", theme.heading));
-    if app.worker_exits.is_empty() {
+    if app.stack.worker_exits.is_empty() {
         lines.push(Line::styled(" none", theme.dim));
     }
-    for (pid, reason) in app.worker_exits.iter().rev() {
+    for (pid, reason) in app.stack.worker_exits.iter().rev() {
         lines.push(Line::raw(format!(" {pid:>10}   {reason}")));
     }
     lines.push(Line::default());

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::supervisor::{self, ServerProcess, StackPlan, WEB_PORT, WSGI_PORT, describe};
+use super::describe;
+use super::supervisor::{self, ServerProcess, StackPlan, WEB_PORT, WSGI_PORT};
 use crate::cli::StackArgs;
 use crate::lab::Lab;
 use crate::trace::Process;
@@ -72,15 +73,8 @@ pub fn main(args: StackArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("wsgi-tutor: cannot start the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = super::runtime() else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(run(plan))
 }

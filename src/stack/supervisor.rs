@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, Command};
 
+use crate::control;
 use crate::trace::Process;
 
 /// Where and how to run the two servers.
@@ -120,19 +121,19 @@ impl ServerProcess {
         self.child.id()
     }
 
-    /// Send one control line (`reload`, `workers 4`, `stop`).
-    pub async fn control(&mut self, line: &str) -> std::io::Result<()> {
+    /// Send one control command (`reload`, `workers 4`, `stop`) as its line.
+    pub async fn control(&mut self, command: control::Command) -> std::io::Result<()> {
         let stdin = self
             .stdin
             .as_mut()
             .ok_or_else(|| std::io::Error::other("the server's control pipe is closed"))?;
-        stdin.write_all(format!("{line}\n").as_bytes()).await?;
+        stdin.write_all(format!("{command}\n").as_bytes()).await?;
         stdin.flush().await
     }
 
     /// Ask the server to stop, give it `grace` to finish in-flight requests, then kill it.
     pub async fn stop(&mut self, grace: Duration) {
-        let _ = self.control("stop").await;
+        let _ = self.control(control::Command::Stop).await;
         self.stdin = None;
         if tokio::time::timeout(grace, self.child.wait())
             .await
@@ -140,13 +141,6 @@ impl ServerProcess {
         {
             let _ = self.child.kill().await;
         }
-    }
-}
-
-pub fn describe(kind: Process) -> &'static str {
-    match kind {
-        Process::WebServer => "web server",
-        Process::WsgiServer => "WSGI server",
     }
 }
 
