@@ -49,8 +49,8 @@ else
   echo "load: skipped (wrk is not installed)"
 fi
 tmux -L "$sock" send-keys -t bench q
-for _ in $(seq 50); do [ -s "$tmp/state/tutor.log" ] && break; sleep 0.1; done
-echo "the tutor's own figures:      $(cat "$tmp/state/tutor.log" 2>/dev/null)"
+for _ in $(seq 50); do grep -q first_frame_ms "$tmp/state/tutor.log" 2>/dev/null && break; sleep 0.1; done
+echo "the tutor's own figures:      $(grep -o 'first_frame_ms=.*' "$tmp/state/tutor.log" 2>/dev/null | tail -1)"
 frames=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' "$tmp/state/tutor.log" | tail -1)
 # Idle draws next to nothing, so nearly every frame was drawn under load.
 [ -n "$frames" ] && echo "frames per second under load: ~$(( frames / load_s )) (frames / load seconds)"

@@ -4,6 +4,7 @@ use clap::Parser;
 
 // The web server allocates a little per request (headers, bodies, futures); mimalloc's
 // thread-local free lists make that markedly cheaper than glibc's malloc under load.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -170,11 +170,13 @@ impl<M: From<Report> + Send + 'static> Stack<M> {
     }
 
     async fn cannot_start(&self, error: String) {
+        tracing::error!("cannot start the stack: {error}");
         self.report(Report::Notice(format!("cannot start the stack: {error}")))
             .await;
     }
 
     async fn exited(&self, process: Process, exit: ServerExit) {
+        tracing::info!("the {} stopped: {exit:?}", describe(process));
         self.report(Report::Exited { process, exit }).await;
     }
 
@@ -189,6 +191,10 @@ impl<M: From<Report> + Send + 'static> Stack<M> {
             None => Err("it is not running".to_owned()),
         };
         if let Err(e) = result {
+            tracing::warn!(
+                "cannot send \"{command}\" to the {}: {e}",
+                describe(process)
+            );
             self.report(Report::Notice(format!(
                 "cannot send \"{command}\" to the {}: {e}",
                 describe(process)
@@ -216,12 +222,14 @@ impl<M: From<Report> + Send + 'static> Stack<M> {
                     tokio::spawn(read_trace(stdout, self.tx.clone(), self.started));
                 }
                 if let Some(pid) = server.pid() {
+                    tracing::info!("the {} started, pid {pid}", describe(process));
                     self.report(Report::Started { process, pid }).await;
                 }
                 Some(server)
             }
             Err(error) => {
                 let error = error.to_string();
+                tracing::error!("cannot start the {}: {error}", describe(process));
                 self.report(Report::Failed { process, error }).await;
                 None
             }

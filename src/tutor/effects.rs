@@ -44,6 +44,7 @@ impl Executor {
                 None
             }
             Effect::SaveProgress(progress) => self.store.save(&progress).err().map(|err| {
+                tracing::warn!(path = %self.store.path().display(), "cannot save progress: {err}");
                 Msg::Notice(format!(
                     "cannot save your progress to {}: {err}",
                     self.store.path().display()
@@ -66,7 +67,10 @@ impl Executor {
     async fn to_stack(&self, cmd: StackCmd) -> Option<Msg> {
         match self.stack.send(cmd).await {
             Ok(()) => None,
-            Err(_) => Some(Msg::Notice("the stack is no longer running".into())),
+            Err(_) => {
+                tracing::warn!("a command for the stack found it gone");
+                Some(Msg::Notice("the stack is no longer running".into()))
+            }
         }
     }
 

@@ -6,7 +6,6 @@
 //! started; they report in when ready.
 
 use std::collections::VecDeque;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -87,129 +86,199 @@ pub fn main(stack: StackArgs, args: TutorArgs) -> ExitCode {
         servers_log: state.join("servers.log"),
         tutor_log: state.join("tutor.log"),
     };
+    diagnostics(&files.tutor_log);
+    tracing::info!(state = %state.display(), "wsgi-tutor {} starting", env!("CARGO_PKG_VERSION"));
     runtime.block_on(run(app, stack, files, store))
 }
 
 struct Files {
     servers_log: PathBuf,
-    /// Figures for scripts/bench-tutor.sh, one line per run.
+    /// The tutor's diagnostics, and the run's figures for scripts/bench-tutor.sh.
     tutor_log: PathBuf,
 }
 
-async fn run(mut app: App, args: StackArgs, files: Files, store: Store) -> ExitCode {
-    let started = Instant::now();
-    let screen = TerminalGuard::enter(app.mouse_captured);
-    let mut view = Screen::default();
-    let (tx, mut rx) = mpsc::channel::<Msg>(CHANNEL);
-    let (stack_tx, stack_rx) = mpsc::channel::<StackCmd>(16);
-    let mut exec = Executor {
-        screen,
-        stack: stack_tx,
-        tx: tx.clone(),
-        store,
-        mouse: app.mouse_captured,
-    };
-    if let Ok(size) = exec.screen.terminal.size() {
-        app.size = (size.width, size.height);
-    }
-    // The first frame, before anything slow.
-    let _ = exec.screen.terminal.draw(|frame| view.draw(frame, &app));
-    let first_frame = started.elapsed();
-    let mut frames: u64 = 1;
-    app.dirty = false;
-    {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            lessons::warm_up();
-            let _ = tx.blocking_send(Msg::HighlightReady);
-        });
-    }
-    let stack = Stack {
-        args,
-        log: files.servers_log,
-        tx: tx.clone(),
-        started,
-    };
-    tokio::spawn(stack.run(stack_rx));
-
-    let mut events = EventStream::new();
-    let mut signals = Signals::new();
-    let mut last_draw = Instant::now();
-    let mut next_frame = Instant::now();
-    let mut queue: VecDeque<Msg> = VecDeque::new();
-    loop {
-        let animating = app.animating();
-        let draw_due = last_draw + MIN_FRAME;
-        tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(event)) => queue.extend(term_msg(event)),
-                Some(Err(_)) | None => queue.push_back(Msg::Key(quit_key())),
-            },
-            Some(msg) = rx.recv() => {
-                queue.push_back(msg);
-                while queue.len() < 1024 && let Ok(msg) = rx.try_recv() {
-                    queue.push_back(msg);
-                }
-            }
-            _ = tokio::time::sleep_until(next_frame.into()), if animating => {
-                next_frame = Instant::now() + FRAME;
-                queue.push_back(Msg::Tick { now_ms: started.elapsed().as_millis() as u64 });
-            }
-            _ = tokio::time::sleep_until(draw_due.into()), if app.dirty => {}
-            _ = signals.recv() => queue.push_back(Msg::Key(quit_key())),
-        }
-        while let Some(msg) = queue.pop_front() {
-            for effect in app.update(msg) {
-                if matches!(effect, Effect::Edit { .. }) {
-                    // The terminal's input belongs to the editor until it returns: stop
-                    // the reader (a new stream only reads once polled again).
-                    drop(std::mem::replace(&mut events, EventStream::new()));
-                    app.dirty = true;
-                }
-                queue.extend(exec.perform(effect).await);
-            }
-        }
-        if app.quit {
-            break;
-        }
-        if !animating && app.animating() {
-            next_frame = Instant::now() + FRAME;
-        }
-        if app.dirty && Instant::now() >= draw_due {
-            let _ = exec.screen.terminal.draw(|frame| view.draw(frame, &app));
-            frames += 1;
-            app.dirty = false;
-            last_draw = Instant::now();
-        }
-    }
-    let figures = format!(
-        "first_frame_ms={:.1} frames={frames} run_s={:.1} requests_seen={} history={} events_dropped={} flights_skipped={}",
-        first_frame.as_secs_f64() * 1e3,
-        started.elapsed().as_secs_f64(),
-        app.watch.traffic.iter().last().map_or(0, |r| r.seq + 1),
-        app.watch.traffic.len(),
-        app.watch.traffic.dropped_events,
-        app.watch.animation.skipped,
-    );
-    append_line(&files.tutor_log, &figures);
-    // Leave the screen first, then stop the servers.
-    let Executor { screen, stack, .. } = exec;
-    drop(screen);
-    let (done_tx, done_rx) = oneshot::channel();
-    if stack.send(StackCmd::Shutdown(done_tx)).await.is_ok() {
-        let _ = tokio::time::timeout(STOP_GRACE * 2, done_rx).await;
-    }
+async fn run(app: App, args: StackArgs, files: Files, store: Store) -> ExitCode {
+    let mut tutor = Tutor::start(app, args, files, store);
+    tutor.run().await;
+    tutor.finish().await;
     ExitCode::SUCCESS
 }
 
-fn append_line(path: &std::path::Path, line: &str) {
-    if let Ok(mut file) = std::fs::OpenOptions::new()
+/// The loop's state: the model, the screen and what performs effects.
+struct Tutor {
+    app: App,
+    view: Screen,
+    exec: Executor,
+    rx: mpsc::Receiver<Msg>,
+    events: EventStream,
+    signals: Signals,
+    queue: VecDeque<Msg>,
+    started: Instant,
+    first_frame: Duration,
+    frames: u64,
+    last_draw: Instant,
+    next_frame: Instant,
+}
+
+impl Tutor {
+    /// Take the screen and draw the first frame, then start what is slow: the
+    /// highlighter and the stack report in when ready.
+    fn start(mut app: App, args: StackArgs, files: Files, store: Store) -> Tutor {
+        let started = Instant::now();
+        let screen = TerminalGuard::enter(app.mouse_captured);
+        let (tx, rx) = mpsc::channel::<Msg>(CHANNEL);
+        let (stack_tx, stack_rx) = mpsc::channel::<StackCmd>(16);
+        let mouse = app.mouse_captured;
+        let mut exec = Executor {
+            screen,
+            stack: stack_tx,
+            tx: tx.clone(),
+            store,
+            mouse,
+        };
+        if let Ok(size) = exec.screen.terminal.size() {
+            app.size = (size.width, size.height);
+        }
+        let mut view = Screen::default();
+        let _ = exec.screen.terminal.draw(|frame| view.draw(frame, &app));
+        let first_frame = started.elapsed();
+        app.dirty = false;
+        let highlighter_tx = tx.clone();
+        std::thread::spawn(move || {
+            lessons::warm_up();
+            let _ = highlighter_tx.blocking_send(Msg::HighlightReady);
+        });
+        let stack = Stack {
+            args,
+            log: files.servers_log,
+            tx,
+            started,
+        };
+        tokio::spawn(stack.run(stack_rx));
+        Tutor {
+            app,
+            view,
+            exec,
+            rx,
+            events: EventStream::new(),
+            signals: Signals::new(),
+            queue: VecDeque::new(),
+            started,
+            first_frame,
+            frames: 1,
+            last_draw: Instant::now(),
+            next_frame: Instant::now(),
+        }
+    }
+
+    async fn run(&mut self) {
+        loop {
+            let animating = self.app.animating();
+            self.wait().await;
+            self.handle().await;
+            if self.app.quit {
+                return;
+            }
+            if !animating && self.app.animating() {
+                self.next_frame = Instant::now() + FRAME;
+            }
+            self.draw();
+        }
+    }
+
+    /// Wait for the next thing to happen; it lands in the queue.
+    async fn wait(&mut self) {
+        let draw_due = self.last_draw + MIN_FRAME;
+        let (animating, dirty) = (self.app.animating(), self.app.dirty);
+        tokio::select! {
+            event = self.events.next() => match event {
+                Some(Ok(event)) => self.queue.extend(term_msg(event)),
+                Some(Err(_)) | None => self.queue.push_back(Msg::Key(quit_key())),
+            },
+            Some(msg) = self.rx.recv() => {
+                self.queue.push_back(msg);
+                while self.queue.len() < 1024 && let Ok(msg) = self.rx.try_recv() {
+                    self.queue.push_back(msg);
+                }
+            }
+            _ = tokio::time::sleep_until(self.next_frame.into()), if animating => {
+                self.next_frame = Instant::now() + FRAME;
+                let now_ms = self.started.elapsed().as_millis() as u64;
+                self.queue.push_back(Msg::Tick { now_ms });
+            }
+            _ = tokio::time::sleep_until(draw_due.into()), if dirty => {}
+            _ = self.signals.recv() => self.queue.push_back(Msg::Key(quit_key())),
+        }
+    }
+
+    /// Every queued message through `update`; each effect's result joins the queue.
+    async fn handle(&mut self) {
+        while let Some(msg) = self.queue.pop_front() {
+            for effect in self.app.update(msg) {
+                if matches!(effect, Effect::Edit { .. }) {
+                    // The terminal's input belongs to the editor until it returns: stop
+                    // the reader (a new stream only reads once polled again).
+                    drop(std::mem::replace(&mut self.events, EventStream::new()));
+                    self.app.dirty = true;
+                }
+                self.queue.extend(self.exec.perform(effect).await);
+            }
+        }
+    }
+
+    /// Redraw when something changed, at most once per frame.
+    fn draw(&mut self) {
+        if self.app.dirty && Instant::now() >= self.last_draw + MIN_FRAME {
+            let (view, app) = (&mut self.view, &self.app);
+            let _ = self
+                .exec
+                .screen
+                .terminal
+                .draw(|frame| view.draw(frame, app));
+            self.frames += 1;
+            self.app.dirty = false;
+            self.last_draw = Instant::now();
+        }
+    }
+
+    /// Leave the screen first, then stop the servers.
+    async fn finish(self) {
+        let watch = &self.app.watch;
+        let figures = format!(
+            "first_frame_ms={:.1} frames={} run_s={:.1} requests_seen={} history={} events_dropped={} flights_skipped={}",
+            self.first_frame.as_secs_f64() * 1e3,
+            self.frames,
+            self.started.elapsed().as_secs_f64(),
+            watch.traffic.iter().last().map_or(0, |r| r.seq + 1),
+            watch.traffic.len(),
+            watch.traffic.dropped_events,
+            watch.animation.skipped,
+        );
+        tracing::info!("{figures}");
+        let Executor { screen, stack, .. } = self.exec;
+        drop(screen);
+        let (done_tx, done_rx) = oneshot::channel();
+        if stack.send(StackCmd::Shutdown(done_tx)).await.is_ok() {
+            let _ = tokio::time::timeout(STOP_GRACE * 2, done_rx).await;
+        }
+    }
+}
+
+/// The tutor's own diagnostics go to `tutor.log` in the state directory (the screen is
+/// the learner's): start-up, effects that failed, the stack's exits, the run's figures.
+fn diagnostics(path: &std::path::Path) {
+    let Ok(file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-    {
-        let _ = writeln!(file, "{line}");
-    }
+    else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
 }
 
 fn quit_key() -> KeyEvent {
