@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod lab;
 pub mod lessons;
+pub mod log_sink;
 pub mod trace;
 pub mod tutor;
 pub mod web_server;

@@ -22,7 +22,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::config::{self, Config, ConfigError, Listen, LoadContext};
-use super::handler::{self, ConnInfo};
+use super::exchange::ConnInfo;
+use super::handler;
 use super::log::Level;
 use crate::trace::{Hop, TraceSink};
 

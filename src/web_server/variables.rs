@@ -6,6 +6,13 @@
 
 use std::fmt::Write;
 
+use hyper::header::{self, HeaderMap};
+
+use super::config::DocRoot;
+use super::exchange::Exchange;
+use super::log::local_offset;
+use super::upstream::Attempt;
+
 /// A variable the web server knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Var {
@@ -194,6 +201,162 @@ impl Template {
 /// Write a number without allocating.
 pub fn push_num(out: &mut String, n: impl std::fmt::Display) {
     let _ = write!(out, "{n}");
+}
+
+/// The request's own values: what a template in the configuration sees.
+impl VarSource for Exchange {
+    fn write_var(&self, var: &Var, out: &mut String) {
+        match var {
+            Var::Host => out.push_str(&self.host),
+            Var::RemoteAddr => push_num(out, self.conn.peer.ip()),
+            Var::RemotePort => push_num(out, self.conn.peer.port()),
+            Var::RemoteUser => {}
+            Var::ProxyAddXForwardedFor => {
+                if let Some(previous) = self
+                    .headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    out.push_str(previous);
+                    out.push_str(", ");
+                }
+                push_num(out, self.conn.peer.ip());
+            }
+            Var::Scheme => out.push_str("http"),
+            Var::RequestUri => out.push_str(&self.raw_path_and_query),
+            Var::Uri => out.push_str(&String::from_utf8_lossy(&self.uri)),
+            Var::Args => out.push_str(self.args.as_deref().unwrap_or("")),
+            Var::IsArgs => {
+                if self.args.is_some() {
+                    out.push('?')
+                }
+            }
+            Var::RequestId => out.push_str(&self.id),
+            Var::RequestMethod => out.push_str(self.method.as_str()),
+            Var::Request => out.push_str(&self.request_line()),
+            Var::ServerProtocol => push_num(out, format_args!("{:?}", self.version)),
+            Var::ServerAddr => push_num(out, self.conn.local.ip()),
+            Var::ServerPort => push_num(out, self.conn.local.port()),
+            Var::ServerName => {
+                if let Some(name) = self.server.as_ref().and_then(|s| s.names.first()) {
+                    out.push_str(name)
+                }
+            }
+            Var::ProxyHost => {}
+            Var::DocumentRoot => {
+                if let Some(conf) = &self.conf {
+                    let (DocRoot::Root(dir) | DocRoot::Alias { dir, .. }) = &conf.doc_root;
+                    out.push_str(&dir.to_string_lossy());
+                }
+            }
+            Var::ContentLength => header_value(&self.headers, "content-length", out),
+            Var::ContentType => header_value(&self.headers, "content-type", out),
+            Var::Status => push_num(out, format_args!("{:03}", self.status)),
+            Var::BodyBytesSent => push_num(out, self.bytes_sent),
+            Var::BytesSent => push_num(out, self.bytes_sent),
+            Var::RequestTime => {
+                let t = self.started.elapsed();
+                push_num(
+                    out,
+                    format_args!("{}.{:03}", t.as_secs(), t.subsec_millis()),
+                )
+            }
+            Var::TimeLocal => {
+                let now = time::OffsetDateTime::now_utc().to_offset(local_offset());
+                let text = now
+                    .format(time::macros::format_description!(
+                        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+                    ))
+                    .unwrap_or_default();
+                out.push_str(&text);
+            }
+            Var::TimeIso8601 => {
+                let now = time::OffsetDateTime::now_utc().to_offset(local_offset());
+                let text = now
+                    .format(time::macros::format_description!(
+                        "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+                    ))
+                    .unwrap_or_default();
+                out.push_str(&text);
+            }
+            Var::Msec => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                push_num(
+                    out,
+                    format_args!("{}.{:03}", now.as_secs(), now.subsec_millis()),
+                )
+            }
+            Var::UpstreamAddr => self.each_attempt(out, |a, out| out.push_str(&a.addr)),
+            // A server that never answered shows as 502, as nginx logs it.
+            Var::UpstreamStatus => {
+                self.each_attempt(out, |a, out| push_num(out, a.status.unwrap_or(502)))
+            }
+            Var::UpstreamResponseTime => self.each_attempt(out, |a, out| {
+                push_num(
+                    out,
+                    format_args!("{}.{:03}", a.time.as_secs(), a.time.subsec_millis()),
+                )
+            }),
+            Var::Http(name) => {
+                let values: Vec<&str> = self
+                    .headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                let sep = if name == "cookie" { "; " } else { ", " };
+                out.push_str(&values.join(sep));
+            }
+            Var::SentHttp(name) => header_value(&self.response_headers, name, out),
+            Var::Arg(name) => {
+                if let Some(args) = &self.args {
+                    for pair in args.split('&') {
+                        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        if k.eq_ignore_ascii_case(name) {
+                            out.push_str(v);
+                            break;
+                        }
+                    }
+                }
+            }
+            Var::Cookie(name) => {
+                for value in self
+                    .headers
+                    .get_all(header::COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                {
+                    for pair in value.split(';') {
+                        let (k, v) = pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
+                        if k == name {
+                            out.push_str(v);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn header_value(headers: &HeaderMap, name: &str, out: &mut String) {
+    if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+        out.push_str(value);
+    }
+}
+
+impl Exchange {
+    /// `$upstream_*`: one value per server tried, separated as nginx does.
+    fn each_attempt(&self, out: &mut String, write: impl Fn(&Attempt, &mut String)) {
+        for (i, attempt) in self.attempts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            write(attempt, out);
+        }
+    }
 }
 
 #[cfg(test)]
