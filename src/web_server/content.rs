@@ -1,12 +1,15 @@
 //! The content phase: the location's handler makes the answer. `return` first, then
 //! `proxy_pass`, else the files on disk (where nginx would also try `try_files`).
 
+use std::path::Path;
+
+use hyper::Response;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 
 use super::config::{LocConf, ProxyPass};
 use super::exchange::Exchange;
-use super::responses::{Answer, page_response};
+use super::responses::{Answer, Body, page_response};
 use super::static_files::{self, StaticRequest};
 use super::{proxy, rewrite};
 use crate::trace::Hop;
@@ -57,13 +60,6 @@ fn from_disk(x: &mut Exchange, conf: &LocConf) -> Content {
         headers: &x.headers,
         conf,
     };
-    let served = |x: &Exchange, path: &std::path::Path, status: u16, size: u64| {
-        x.trace.emit(Some(&x.id), || Hop::StaticServed {
-            path: path.to_string_lossy().into_owned(),
-            status,
-            size,
-        });
-    };
     let answer = match static_files::serve(&request) {
         static_files::Outcome::Response {
             response,
@@ -111,11 +107,15 @@ fn from_disk(x: &mut Exchange, conf: &LocConf) -> Content {
     Content::Answer(answer)
 }
 
-fn with_header(
-    mut response: hyper::Response<super::responses::Body>,
-    name: header::HeaderName,
-    value: &str,
-) -> Answer {
+fn served(x: &Exchange, path: &Path, status: u16, size: u64) {
+    x.trace.emit(Some(&x.id), || Hop::StaticServed {
+        path: path.to_string_lossy().into_owned(),
+        status,
+        size,
+    });
+}
+
+fn with_header(mut response: Response<Body>, name: header::HeaderName, value: &str) -> Answer {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
     }

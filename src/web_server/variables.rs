@@ -205,6 +205,8 @@ pub fn push_num(out: &mut String, n: impl std::fmt::Display) {
 
 /// The request's own values: what a template in the configuration sees.
 impl VarSource for Exchange {
+    // One arm per variable: the match is the table of variables, and splitting it would
+    // only scatter the table.
     fn write_var(&self, var: &Var, out: &mut String) {
         match var {
             Var::Host => out.push_str(&self.host),
@@ -254,51 +256,31 @@ impl VarSource for Exchange {
             Var::Status => push_num(out, format_args!("{:03}", self.status)),
             Var::BodyBytesSent => push_num(out, self.bytes_sent),
             Var::BytesSent => push_num(out, self.bytes_sent),
-            Var::RequestTime => {
-                let t = self.started.elapsed();
-                push_num(
-                    out,
-                    format_args!("{}.{:03}", t.as_secs(), t.subsec_millis()),
-                )
-            }
-            Var::TimeLocal => {
-                let now = time::OffsetDateTime::now_utc().to_offset(local_offset());
-                let text = now
-                    .format(time::macros::format_description!(
-                        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
-                    ))
-                    .unwrap_or_default();
-                out.push_str(&text);
-            }
-            Var::TimeIso8601 => {
-                let now = time::OffsetDateTime::now_utc().to_offset(local_offset());
-                let text = now
-                    .format(time::macros::format_description!(
-                        "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
-                    ))
-                    .unwrap_or_default();
-                out.push_str(&text);
-            }
-            Var::Msec => {
-                let now = std::time::SystemTime::now()
+            Var::RequestTime => push_seconds(out, self.started.elapsed()),
+            Var::TimeLocal => push_local_time(
+                out,
+                time::macros::format_description!(
+                    "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+                ),
+            ),
+            Var::TimeIso8601 => push_local_time(
+                out,
+                time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+                ),
+            ),
+            Var::Msec => push_seconds(
+                out,
+                std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default();
-                push_num(
-                    out,
-                    format_args!("{}.{:03}", now.as_secs(), now.subsec_millis()),
-                )
-            }
+                    .unwrap_or_default(),
+            ),
             Var::UpstreamAddr => self.each_attempt(out, |a, out| out.push_str(&a.addr)),
             // A server that never answered shows as 502, as nginx logs it.
             Var::UpstreamStatus => {
                 self.each_attempt(out, |a, out| push_num(out, a.status.unwrap_or(502)))
             }
-            Var::UpstreamResponseTime => self.each_attempt(out, |a, out| {
-                push_num(
-                    out,
-                    format_args!("{}.{:03}", a.time.as_secs(), a.time.subsec_millis()),
-                )
-            }),
+            Var::UpstreamResponseTime => self.each_attempt(out, |a, out| push_seconds(out, a.time)),
             Var::Http(name) => {
                 let values: Vec<&str> = self
                     .headers
@@ -310,33 +292,8 @@ impl VarSource for Exchange {
                 out.push_str(&values.join(sep));
             }
             Var::SentHttp(name) => header_value(&self.response_headers, name, out),
-            Var::Arg(name) => {
-                if let Some(args) = &self.args {
-                    for pair in args.split('&') {
-                        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                        if k.eq_ignore_ascii_case(name) {
-                            out.push_str(v);
-                            break;
-                        }
-                    }
-                }
-            }
-            Var::Cookie(name) => {
-                for value in self
-                    .headers
-                    .get_all(header::COOKIE)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                {
-                    for pair in value.split(';') {
-                        let (k, v) = pair.trim().split_once('=').unwrap_or((pair.trim(), ""));
-                        if k == name {
-                            out.push_str(v);
-                            return;
-                        }
-                    }
-                }
-            }
+            Var::Arg(name) => out.push_str(self.arg(name).unwrap_or("")),
+            Var::Cookie(name) => out.push_str(self.cookie(name).unwrap_or("")),
         }
     }
 }
@@ -347,7 +304,42 @@ fn header_value(headers: &HeaderMap, name: &str, out: &mut String) {
     }
 }
 
+/// Seconds with milliseconds, as nginx prints times (`0.004`).
+fn push_seconds(out: &mut String, t: std::time::Duration) {
+    push_num(
+        out,
+        format_args!("{}.{:03}", t.as_secs(), t.subsec_millis()),
+    );
+}
+
+fn push_local_time(out: &mut String, format: &[time::format_description::FormatItem<'_>]) {
+    let now = time::OffsetDateTime::now_utc().to_offset(local_offset());
+    out.push_str(&now.format(format).unwrap_or_default());
+}
+
 impl Exchange {
+    /// `$arg_name`: the first query argument of that name, in any case.
+    fn arg(&self, name: &str) -> Option<&str> {
+        self.args.as_deref()?.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            k.eq_ignore_ascii_case(name).then_some(v)
+        })
+    }
+
+    /// `$cookie_name`: the first cookie of that name, across Cookie headers.
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .find_map(|pair| {
+                let pair = pair.trim();
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k == name).then_some(v)
+            })
+    }
+
     /// `$upstream_*`: one value per server tried, separated as nginx does.
     fn each_attempt(&self, out: &mut String, write: impl Fn(&Attempt, &mut String)) {
         for (i, attempt) in self.attempts.iter().enumerate() {

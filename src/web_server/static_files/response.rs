@@ -71,11 +71,9 @@ pub(super) fn file_response(
             size: 0,
         };
     }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let content_type = req.conf.content_type(&file_name);
+    let content_type = req
+        .conf
+        .content_type(&path.file_name().unwrap_or_default().to_string_lossy());
     let (response, sent) = match ranges {
         Ranges::Whole | Ranges::Unsatisfiable => answer.whole(content_type),
         Ranges::Some(ranges) if ranges.len() == 1 => answer.range(ranges[0], content_type),
