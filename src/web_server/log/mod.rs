@@ -4,7 +4,7 @@
 //! Each log file is a [`LogSink`]: a writer thread fed through a bounded queue, so a request
 //! never waits for the disk; when the writer falls behind, lines are dropped, counted, and
 //! reported in an error-log line of their own. Files are opened once and shared across
-//! configuration reloads. [`access`] holds the formats and the response body that writes
+//! configuration reloads. `access` holds the formats and the response body that writes
 //! the access line when the last byte has gone out.
 
 mod access;

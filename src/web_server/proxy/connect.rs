@@ -9,9 +9,9 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::super::config::syntax::os_error;
-use super::super::upstream::{Peer, Upstream, UpstreamBody};
 use super::error::UpstreamError;
+use crate::web_server::config::syntax::os_error;
+use crate::web_server::upstream::{Peer, Upstream, UpstreamBody};
 
 /// A pooled connection, or a new one, ready to take a request.
 pub(super) async fn connect(

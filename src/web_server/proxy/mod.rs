@@ -11,8 +11,8 @@
 //!   client gets 502, and 504 when the upstream is slower than `proxy_read_timeout`.
 //!
 //! [`forward`] only reads the exchange: what it tried comes back in [`Forwarded`], for the
-//! caller to keep. [`request`] builds what goes upstream, [`connect`] reaches a server,
-//! [`response`] shapes what comes back, [`error`] names what went wrong.
+//! caller to keep. `request` builds what goes upstream, `connect` reaches a server,
+//! `response` shapes what comes back, `error` names what went wrong.
 
 mod connect;
 mod error;

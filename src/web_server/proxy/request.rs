@@ -13,12 +13,12 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Version};
 
-use super::super::config::{HttpVersion, LocConf, ProxyPass};
-use super::super::exchange::Exchange;
-use super::super::responses::{Body, empty, full};
-use super::super::upstream::UpstreamBody;
-use super::super::variables::{Var, VarSource};
 use super::error::UpstreamError;
+use crate::web_server::config::{HttpVersion, LocConf, ProxyPass};
+use crate::web_server::exchange::Exchange;
+use crate::web_server::responses::{Body, empty, full};
+use crate::web_server::upstream::UpstreamBody;
+use crate::web_server::variables::{Var, VarSource};
 
 /// Headers that describe one connection, not the message; never forwarded.
 pub(super) const HOP_BY_HOP: &[&str] = &[
@@ -31,6 +31,7 @@ pub(super) const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// What goes upstream, ready to be sent to the next server tried.
 pub(super) struct Outgoing {
     pub uri: String,
     pub version: Version,
@@ -50,6 +51,7 @@ pub(super) struct Outgoing {
 }
 
 impl Outgoing {
+    /// Fails only on the client's body: a chunked one too large or broken to collect.
     pub async fn prepare(
         x: &Exchange,
         proxy: &ProxyPass,
@@ -69,6 +71,8 @@ impl Outgoing {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
+        // The body: streamed with a size check, or collected when HTTP/1.0 needs a length
+        // and the client sent it chunked; a streamed chunked body needs HTTP/1.1.
         let body = if !has_body {
             None
         } else if content_length.is_none()
@@ -166,7 +170,10 @@ fn is_idempotent(method: &Method) -> bool {
 fn upstream_uri(x: &Exchange, proxy: &ProxyPass) -> String {
     let Some(replacement) = &proxy.uri else {
         return if x.internal_redirect {
-            with_args(&super::super::uri::escape_path(&x.uri), x.args.as_deref())
+            with_args(
+                &crate::web_server::uri::escape_path(&x.uri),
+                x.args.as_deref(),
+            )
         } else {
             x.raw_path_and_query.clone()
         };
@@ -174,7 +181,7 @@ fn upstream_uri(x: &Exchange, proxy: &ProxyPass) -> String {
     let prefix = proxy.location_prefix.as_bytes();
     let mut out = replacement.clone();
     if let Some(rest) = x.uri.strip_prefix(prefix) {
-        out.push_str(&super::super::uri::escape_path(rest));
+        out.push_str(&crate::web_server::uri::escape_path(rest));
     }
     with_args(&out, x.args.as_deref())
 }

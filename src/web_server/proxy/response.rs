@@ -15,11 +15,11 @@ use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Response, Version};
 use smallvec::SmallVec;
 
-use super::super::config::ProxyPass;
-use super::super::exchange::Exchange;
-use super::super::responses::Body;
-use super::super::upstream::{Upstream, UpstreamBody};
 use super::request::HOP_BY_HOP;
+use crate::web_server::config::ProxyPass;
+use crate::web_server::exchange::Exchange;
+use crate::web_server::responses::Body;
+use crate::web_server::upstream::{Upstream, UpstreamBody};
 
 /// Where a finished response's connection goes back to: the upstream, the server's index,
 /// the connection.

@@ -6,8 +6,8 @@
 //! small, fixed amount of memory.
 
 //!
-//! [`path`] maps the URI onto the file system, [`conditional`] decides 304, 412 and which
-//! ranges, [`response`] builds the answer and streams the file.
+//! `path` maps the URI onto the file system, `conditional` decides 304, 412 and which
+//! ranges, `response` builds the answer and streams the file.
 
 mod conditional;
 mod path;
