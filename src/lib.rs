@@ -18,6 +18,7 @@ pub mod cli;
 pub mod control;
 pub mod lab;
 pub mod lessons;
+pub mod log_sink;
 pub mod stack;
 pub mod trace;
 pub mod tutor;

@@ -17,32 +17,7 @@ struct Entry {
 
 /// The HTML listing of `dir`, shown for the (decoded) `uri`.
 pub fn listing(dir: &Path, uri: &[u8]) -> io::Result<String> {
-    let mut entries = Vec::new();
-    for item in std::fs::read_dir(dir)? {
-        let item = item?;
-        let name = item.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        // Follow symlinks like nginx's stat(); skip entries that vanish or dangle.
-        let Ok(meta) = std::fs::metadata(item.path()) else {
-            continue;
-        };
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        entries.push(Entry {
-            name,
-            dir: meta.is_dir(),
-            size: meta.len(),
-            mtime,
-        });
-    }
-    entries.sort_by(|a, b| b.dir.cmp(&a.dir).then_with(|| a.name.cmp(&b.name)));
-
+    let entries = entries(dir)?;
     let title = escape_html(&String::from_utf8_lossy(uri));
     let mut out = format!(
         "<html>\r\n<head><title>Index of {title}</title></head>\r\n<body>\r\n<h1>Index of {title}</h1><hr><pre><a href=\"../\">../</a>\r\n"
@@ -84,6 +59,36 @@ pub fn listing(dir: &Path, uri: &[u8]) -> io::Result<String> {
     }
     out.push_str("</pre><hr></body>\r\n</html>\r\n");
     Ok(out)
+}
+
+/// The folder's entries, folders first, then by name; hidden ones left out.
+fn entries(dir: &Path) -> io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        // Follow symlinks like nginx's stat(); skip entries that vanish or dangle.
+        let Ok(meta) = std::fs::metadata(item.path()) else {
+            continue;
+        };
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        entries.push(Entry {
+            name,
+            dir: meta.is_dir(),
+            size: meta.len(),
+            mtime,
+        });
+    }
+    entries.sort_by(|a, b| b.dir.cmp(&a.dir).then_with(|| a.name.cmp(&b.name)));
+    Ok(entries)
 }
 
 fn escape_html(text: &str) -> String {

@@ -22,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::config::{self, Config, ConfigError, Listen, LoadContext};
-use super::handler::{self, ConnInfo};
-use super::log::Level;
+use super::exchange::ConnInfo;
+use super::handler;
+use super::log::{ErrorLog, Level};
 use crate::trace::{Hop, TraceSink};
 
 /// The most header lines one request may carry.
@@ -131,18 +132,8 @@ impl WebServer {
             Ok(config) => config,
             Err(err) => {
                 let text = err.to_string();
-                self.config.load().error_log.log(
-                    Level::Emerg,
-                    None,
-                    format_args!(
-                        "{}; the previous configuration keeps serving",
-                        text.trim_start_matches("[emerg] ")
-                    ),
-                );
-                self.trace.emit(None, || Hop::ConfigReloaded {
-                    ok: false,
-                    error: Some(text),
-                });
+                let message = text.trim_start_matches("[emerg] ").to_owned();
+                self.reload_failed(&self.config.load().error_log, &message, text);
                 return;
             }
         };
@@ -154,30 +145,13 @@ impl WebServer {
             );
         }
         let wanted = config.listen_specs();
-        // Bind what is new before swapping, so a port in use fails the reload, not the server.
-        let mut fresh = HashMap::new();
-        for listen in wanted.iter().filter(|l| !bound.contains_key(&l.spec)) {
-            match self.clone().bind(listen).await {
-                Ok(b) => {
-                    fresh.insert(listen.spec.clone(), b);
-                }
-                Err(err) => {
-                    for b in fresh.values() {
-                        b.stop.cancel();
-                    }
-                    config.error_log.log(
-                        Level::Emerg,
-                        None,
-                        format_args!("{err}; the previous configuration keeps serving"),
-                    );
-                    self.trace.emit(None, || Hop::ConfigReloaded {
-                        ok: false,
-                        error: Some(err),
-                    });
-                    return;
-                }
+        let fresh = match self.bind_new(&wanted, bound).await {
+            Ok(fresh) => fresh,
+            Err(err) => {
+                self.reload_failed(&config.error_log, &err.clone(), err);
+                return;
             }
-        }
+        };
         self.config.store(Arc::new(config));
         bound.retain(|spec, b| {
             let keep = wanted.iter().any(|l| &l.spec == spec);
@@ -191,6 +165,41 @@ impl WebServer {
         self.trace.emit(None, || Hop::ConfigReloaded {
             ok: true,
             error: None,
+        });
+    }
+
+    /// Bind what is new before swapping, so a port in use fails the reload, not the server.
+    async fn bind_new(
+        self: &Arc<Self>,
+        wanted: &[Listen],
+        bound: &HashMap<String, Bound>,
+    ) -> Result<HashMap<String, Bound>, String> {
+        let mut fresh = HashMap::new();
+        for listen in wanted.iter().filter(|l| !bound.contains_key(&l.spec)) {
+            match self.clone().bind(listen).await {
+                Ok(b) => {
+                    fresh.insert(listen.spec.clone(), b);
+                }
+                Err(err) => {
+                    for b in fresh.values() {
+                        b.stop.cancel();
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        Ok(fresh)
+    }
+
+    fn reload_failed(&self, error_log: &ErrorLog, message: &str, error: String) {
+        error_log.log(
+            Level::Emerg,
+            None,
+            format_args!("{message}; the previous configuration keeps serving"),
+        );
+        self.trace.emit(None, || Hop::ConfigReloaded {
+            ok: false,
+            error: Some(error),
         });
     }
 

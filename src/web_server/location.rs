@@ -5,8 +5,37 @@
 //!    looking into its nested locations; a `^~` prefix stops here;
 //! 3. otherwise the first regular expression (`~`, `~*`) that matches, in file order;
 //! 4. otherwise that longest prefix.
+//!
+//! [`enter`] is the phase: it applies the choice to the request.
 
-use super::config::{Location, Modifier};
+use std::sync::Arc;
+
+use super::config::{LocConf, Location, Modifier, Server};
+use super::exchange::Exchange;
+use crate::trace::Hop;
+
+/// The location phase: the settings for the request's URI (the server's when no location
+/// matches) become the request's, and the trace says which location it was.
+pub fn enter(x: &mut Exchange, server: &Server) -> Arc<LocConf> {
+    let found = find(&server.locations, &x.uri);
+    let conf = found.map_or_else(|| server.conf.clone(), |l| l.conf.clone());
+    x.conf = Some(conf.clone());
+    let handler = if conf.ret.is_some() {
+        "return"
+    } else if conf.proxy.is_some() {
+        "proxy"
+    } else {
+        "static"
+    };
+    x.trace.emit(Some(&x.id), || Hop::LocationMatched {
+        location: found.map(|l| l.pattern.clone()).unwrap_or_default(),
+        modifier: found
+            .map(|l| l.modifier.as_str().to_owned())
+            .unwrap_or_default(),
+        handler: handler.into(),
+    });
+    conf
+}
 
 /// The location for `uri` (decoded and normalised), or None when nothing matches.
 pub fn find<'a>(locations: &'a [Location], uri: &[u8]) -> Option<&'a Location> {

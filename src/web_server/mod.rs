@@ -4,18 +4,27 @@
 //! `server` and a `location` ([`location`]), then either answers from disk
 //! ([`static_files`], [`autoindex`]) or passes the request upstream ([`proxy`],
 //! [`upstream`]) — to the WSGI server, in the architecture the tutor teaches. [`handler`]
-//! is that chain of steps; [`listener`] accepts connections, reloads and shuts down;
+//! is that chain of steps, nginx's phases, each in a module of its own, all reading and
+//! writing one [`exchange`]; [`listener`] accepts connections, reloads and shuts down;
 //! [`log`] writes nginx-style access and error logs; [`uri`] decodes and normalises the
 //! URI before anything looks at it.
 
 pub mod autoindex;
+pub mod check;
 pub mod config;
+pub mod content;
+pub mod error_page;
+pub mod exchange;
+pub mod filters;
 pub mod handler;
+pub mod limits;
 pub mod listener;
 pub mod location;
 pub mod log;
 pub mod proxy;
 pub mod responses;
+pub mod rewrite;
+pub mod server;
 pub mod static_files;
 pub mod upstream;
 pub mod uri;

@@ -1,13 +1,38 @@
-//! Response bodies, and the pages the web server writes itself (errors and redirects), in
-//! nginx's words and layout so a learner recognises them later.
+//! What the request path's phases answer with, response bodies, and the pages the web
+//! server writes itself (errors and redirects), in nginx's words and layout so a learner
+//! recognises them later.
 
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, combinators::UnsyncBoxBody};
-use hyper::StatusCode;
 use hyper::body::{Frame, SizeHint};
+use hyper::header;
+use hyper::{Method, Response, StatusCode};
+
+use super::config::LocConf;
+
+/// What a phase of the request path decided.
+pub enum Answer {
+    Response(Response<Body>),
+    /// A status whose page the web server writes (after `error_page`, if any).
+    Status(u16),
+}
+
+impl Answer {
+    pub fn status(&self) -> u16 {
+        match self {
+            Answer::Status(status) => *status,
+            Answer::Response(response) => response.status().as_u16(),
+        }
+    }
+}
+
+/// A phase's result: `Break` with the answer ends the chain, `Continue` goes on to the next
+/// phase with what this one found.
+pub type Phase<T = ()> = ControlFlow<Answer, T>;
 
 /// Every body the web server sends, to a client or upstream: nothing, bytes it already
 /// holds (a page, a small file), or a stream (a large file, an upstream's response, a
@@ -132,6 +157,25 @@ pub fn page(status: u16, server_tokens: bool) -> Bytes {
         "{head}<hr><center>{}</center>\r\n</body>\r\n</html>\r\n",
         server_token(server_tokens)
     ))
+}
+
+/// The web server's own page for a status, as a response.
+pub fn page_response(status: u16, method: &Method, conf: &LocConf) -> Response<Body> {
+    let wire_status = if status == 494 { 400 } else { status };
+    let page = page(status, conf.server_tokens);
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(wire_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, "text/html")
+        .header(header::CONTENT_LENGTH, page.len());
+    if matches!(status, 400 | 413 | 414 | 494 | 500 | 501) {
+        builder = builder.header(header::CONNECTION, "close");
+    }
+    let body = if *method == Method::HEAD {
+        empty()
+    } else {
+        full(page)
+    };
+    builder.body(body).expect("valid page")
 }
 
 /// The reason phrase to send when nginx's differs from hyper's standard one.

@@ -29,6 +29,16 @@ pub struct Peer {
     idle: Mutex<Vec<SendRequest<UpstreamBody>>>,
 }
 
+/// One try at one server of an upstream, for `$upstream_addr`, `$upstream_status` and
+/// `$upstream_response_time`.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub addr: std::sync::Arc<str>,
+    /// None when the server never answered.
+    pub status: Option<u16>,
+    pub time: Duration,
+}
+
 pub struct Upstream {
     pub name: String,
     pub peers: Vec<Peer>,

@@ -6,6 +6,13 @@
 
 use std::fmt::Write;
 
+use hyper::header::{self, HeaderMap};
+
+use super::config::DocRoot;
+use super::exchange::Exchange;
+use super::log::local_offset;
+use super::upstream::Attempt;
+
 /// A variable the web server knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Var {
@@ -194,6 +201,154 @@ impl Template {
 /// Write a number without allocating.
 pub fn push_num(out: &mut String, n: impl std::fmt::Display) {
     let _ = write!(out, "{n}");
+}
+
+/// The request's own values: what a template in the configuration sees.
+impl VarSource for Exchange {
+    // One arm per variable: the match is the table of variables, and splitting it would
+    // only scatter the table.
+    fn write_var(&self, var: &Var, out: &mut String) {
+        match var {
+            Var::Host => out.push_str(&self.host),
+            Var::RemoteAddr => push_num(out, self.conn.peer.ip()),
+            Var::RemotePort => push_num(out, self.conn.peer.port()),
+            Var::RemoteUser => {}
+            Var::ProxyAddXForwardedFor => {
+                if let Some(previous) = self
+                    .headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    out.push_str(previous);
+                    out.push_str(", ");
+                }
+                push_num(out, self.conn.peer.ip());
+            }
+            Var::Scheme => out.push_str("http"),
+            Var::RequestUri => out.push_str(&self.raw_path_and_query),
+            Var::Uri => out.push_str(&String::from_utf8_lossy(&self.uri)),
+            Var::Args => out.push_str(self.args.as_deref().unwrap_or("")),
+            Var::IsArgs => {
+                if self.args.is_some() {
+                    out.push('?')
+                }
+            }
+            Var::RequestId => out.push_str(&self.id),
+            Var::RequestMethod => out.push_str(self.method.as_str()),
+            Var::Request => out.push_str(&self.request_line()),
+            Var::ServerProtocol => push_num(out, format_args!("{:?}", self.version)),
+            Var::ServerAddr => push_num(out, self.conn.local.ip()),
+            Var::ServerPort => push_num(out, self.conn.local.port()),
+            Var::ServerName => {
+                if let Some(name) = self.server.as_ref().and_then(|s| s.names.first()) {
+                    out.push_str(name)
+                }
+            }
+            Var::ProxyHost => {}
+            Var::DocumentRoot => {
+                if let Some(conf) = &self.conf {
+                    let (DocRoot::Root(dir) | DocRoot::Alias { dir, .. }) = &conf.doc_root;
+                    out.push_str(&dir.to_string_lossy());
+                }
+            }
+            Var::ContentLength => header_value(&self.headers, "content-length", out),
+            Var::ContentType => header_value(&self.headers, "content-type", out),
+            Var::Status => push_num(out, format_args!("{:03}", self.status)),
+            Var::BodyBytesSent => push_num(out, self.bytes_sent),
+            Var::BytesSent => push_num(out, self.bytes_sent),
+            Var::RequestTime => push_seconds(out, self.started.elapsed()),
+            Var::TimeLocal => push_local_time(
+                out,
+                time::macros::format_description!(
+                    "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] [offset_hour sign:mandatory][offset_minute]"
+                ),
+            ),
+            Var::TimeIso8601 => push_local_time(
+                out,
+                time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+                ),
+            ),
+            Var::Msec => push_seconds(
+                out,
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default(),
+            ),
+            Var::UpstreamAddr => self.each_attempt(out, |a, out| out.push_str(&a.addr)),
+            // A server that never answered shows as 502, as nginx logs it.
+            Var::UpstreamStatus => {
+                self.each_attempt(out, |a, out| push_num(out, a.status.unwrap_or(502)))
+            }
+            Var::UpstreamResponseTime => self.each_attempt(out, |a, out| push_seconds(out, a.time)),
+            Var::Http(name) => {
+                let values: Vec<&str> = self
+                    .headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                let sep = if name == "cookie" { "; " } else { ", " };
+                out.push_str(&values.join(sep));
+            }
+            Var::SentHttp(name) => header_value(&self.response_headers, name, out),
+            Var::Arg(name) => out.push_str(self.arg(name).unwrap_or("")),
+            Var::Cookie(name) => out.push_str(self.cookie(name).unwrap_or("")),
+        }
+    }
+}
+
+fn header_value(headers: &HeaderMap, name: &str, out: &mut String) {
+    if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+        out.push_str(value);
+    }
+}
+
+/// Seconds with milliseconds, as nginx prints times (`0.004`).
+fn push_seconds(out: &mut String, t: std::time::Duration) {
+    push_num(
+        out,
+        format_args!("{}.{:03}", t.as_secs(), t.subsec_millis()),
+    );
+}
+
+fn push_local_time(out: &mut String, format: &[time::format_description::FormatItem<'_>]) {
+    let now = time::OffsetDateTime::now_utc().to_offset(local_offset());
+    out.push_str(&now.format(format).unwrap_or_default());
+}
+
+impl Exchange {
+    /// `$arg_name`: the first query argument of that name, in any case.
+    fn arg(&self, name: &str) -> Option<&str> {
+        self.args.as_deref()?.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            k.eq_ignore_ascii_case(name).then_some(v)
+        })
+    }
+
+    /// `$cookie_name`: the first cookie of that name, across Cookie headers.
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .find_map(|pair| {
+                let pair = pair.trim();
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (k == name).then_some(v)
+            })
+    }
+
+    /// `$upstream_*`: one value per server tried, separated as nginx does.
+    fn each_attempt(&self, out: &mut String, write: impl Fn(&Attempt, &mut String)) {
+        for (i, attempt) in self.attempts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            write(attempt, out);
+        }
+    }
 }
 
 #[cfg(test)]

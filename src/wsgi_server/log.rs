@@ -1,24 +1,23 @@
 //! gunicorn-style logs on standard error: the error log (`[time] [pid] [LEVEL] message`)
 //! and the access log (`%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"`).
 //!
-//! Lines are appended to a buffer that a writer thread empties a few milliseconds after
-//! the first line arrives, so under load one write carries many lines and request handlers
-//! never wait on the terminal; order is kept. [`flush`] writes what is pending right away
-//! (before the process exits).
+//! Lines go to a [`LogSink`]: a writer thread that waits a few milliseconds after the first
+//! line for more, so under load one write carries many lines; order is kept, and request
+//! handlers never wait on the terminal (when it falls far behind, lines are dropped and a
+//! `[WARNING]` line says how many). [`flush`] writes what is pending right away (before
+//! the process exits).
 
-use std::io::Write;
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::log_sink::{LogSink, Options};
+
 struct Logger {
-    pending: Mutex<Vec<u8>>,
-    ready: Condvar,
-    /// Held while writing, so batches reach stderr in the order they were taken.
-    writing: Mutex<()>,
+    sink: LogSink,
     offset: UtcOffset,
 }
 
@@ -27,53 +26,42 @@ static LOGGER: OnceLock<Logger> = OnceLock::new();
 /// How long the writer waits for more lines before writing a batch.
 const BATCH_WAIT: Duration = Duration::from_millis(5);
 
+/// Lines that may wait for the writer before new ones are dropped.
+const QUEUE_LINES: usize = 16 * 1024;
+
 /// Start the writer. Call before the runtime starts threads: the local UTC offset can only
 /// be read safely while the process is single-threaded.
 pub fn init() {
     let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
-    let logger = LOGGER.get_or_init(|| Logger {
-        pending: Mutex::new(Vec::new()),
-        ready: Condvar::new(),
-        writing: Mutex::new(()),
-        offset,
+    LOGGER.get_or_init(|| {
+        let options = Options {
+            thread_name: "log-writer",
+            capacity: QUEUE_LINES,
+            linger: BATCH_WAIT,
+            dropped_line: Box::new(move |count| {
+                error_line(
+                    OffsetDateTime::now_utc().to_offset(offset),
+                    std::process::id(),
+                    Level::Warning,
+                    &format!("{count} log lines dropped: the log writer fell behind"),
+                )
+            }),
+        };
+        let sink = LogSink::spawn(std::io::stderr(), options).expect("spawn the log writer thread");
+        Logger { sink, offset }
     });
-    std::thread::Builder::new()
-        .name("log-writer".into())
-        .spawn(move || {
-            loop {
-                {
-                    let mut pending = logger.pending.lock().expect("log lock");
-                    while pending.is_empty() {
-                        pending = logger.ready.wait(pending).expect("log lock");
-                    }
-                }
-                std::thread::sleep(BATCH_WAIT);
-                write_pending(logger);
-            }
-        })
-        .expect("spawn the log writer thread");
 }
 
-fn write_pending(logger: &Logger) {
-    let _writing = logger.writing.lock().expect("log lock");
-    let data = std::mem::take(&mut *logger.pending.lock().expect("log lock"));
-    if !data.is_empty() {
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(&data);
-        let _ = err.flush();
-    }
-}
-
+/// Queue `text` (which ends with its newline) for standard error.
 fn send(text: String) {
     match LOGGER.get() {
         Some(logger) => {
-            let mut pending = logger.pending.lock().expect("log lock");
-            let was_empty = pending.is_empty();
-            pending.extend_from_slice(text.as_bytes());
-            drop(pending);
-            if was_empty {
-                logger.ready.notify_one();
+            let mut line = text;
+            // The sink ends every line itself.
+            if line.ends_with('\n') {
+                line.pop();
             }
+            logger.sink.write_line(line);
         }
         None => eprint!("{text}"),
     }
@@ -116,12 +104,16 @@ impl Level {
 
 /// One error-log entry; `pid` is the process it is about (the arbiter or a worker).
 pub fn error_log(pid: u32, level: Level, message: &str) {
-    let time = now().format(ERROR_TIME).unwrap_or_default();
-    let mut text = format!("[{time}] [{pid}] [{}] {message}", level.name());
+    let mut text = error_line(now(), pid, level, message);
     if !text.ends_with('\n') {
         text.push('\n');
     }
     send(text);
+}
+
+fn error_line(time: OffsetDateTime, pid: u32, level: Level, message: &str) -> String {
+    let time = time.format(ERROR_TIME).unwrap_or_default();
+    format!("[{time}] [{pid}] [{}] {message}", level.name())
 }
 
 pub fn info(pid: u32, message: &str) {
@@ -178,6 +170,6 @@ pub fn access(entry: &Access<'_>) {
 /// Write every line logged so far (before exiting).
 pub fn flush() {
     if let Some(logger) = LOGGER.get() {
-        write_pending(logger);
+        logger.sink.flush();
     }
 }

@@ -1,0 +1,103 @@
+//! From URI to file: `root` appends the whole URI, `alias` replaces the location's prefix;
+//! nothing may land outside the folder named, and `disable_symlinks` refuses links.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::DocRoot;
+
+/// Map the URI onto the file system, refusing anything that would land outside the root
+/// or alias.
+pub(super) fn file_path(doc_root: &DocRoot, uri: &[u8]) -> Option<PathBuf> {
+    let (dir, rest): (&Path, &[u8]) = match doc_root {
+        DocRoot::Root(dir) => (dir, uri),
+        DocRoot::Alias {
+            dir, regex: true, ..
+        } => return Some(dir.clone()),
+        DocRoot::Alias { dir, prefix, .. } => (dir, uri.get(prefix.len()..).unwrap_or_default()),
+    };
+    // `location /static` + `alias /lab/static` + `/staticfoo` would name `/lab/staticfoo`,
+    // a sibling of the alias (nginx serves it; we do not).
+    if !rest.is_empty() && rest[0] != b'/' && !dir.as_os_str().to_string_lossy().ends_with('/') {
+        return None;
+    }
+    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + rest.len() + 1);
+    path.push(dir);
+    for segment in rest.split(|&b| b == b'/') {
+        if segment.is_empty() {
+            continue;
+        }
+        let part = segment_path(segment)?;
+        let part: &Path = &part;
+        let mut components = part.components();
+        match (components.next(), components.next()) {
+            (Some(Component::Normal(_)), None) => path.push(part),
+            _ => return None,
+        }
+    }
+    Some(path)
+}
+
+#[cfg(unix)]
+fn segment_path(bytes: &[u8]) -> Option<std::borrow::Cow<'_, Path>> {
+    use std::os::unix::ffi::OsStrExt;
+    Some(Path::new(std::ffi::OsStr::from_bytes(bytes)).into())
+}
+
+#[cfg(not(unix))]
+fn segment_path(bytes: &[u8]) -> Option<std::borrow::Cow<'_, Path>> {
+    std::str::from_utf8(bytes).ok().map(|s| Path::new(s).into())
+}
+
+/// The root of the document tree, for `disable_symlinks` checks.
+pub(super) fn base_dir(doc_root: &DocRoot) -> &Path {
+    match doc_root {
+        DocRoot::Root(dir) | DocRoot::Alias { dir, .. } => dir,
+    }
+}
+
+/// With `disable_symlinks on`, any symbolic link below the root refuses the request.
+pub(super) fn has_symlink(base: &Path, path: &Path) -> bool {
+    let Ok(rest) = path.strip_prefix(base) else {
+        return false;
+    };
+    let mut current = base.to_path_buf();
+    for component in rest.components() {
+        current.push(component);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_never_leaves_its_folder() {
+        let alias = DocRoot::Alias {
+            dir: PathBuf::from("/lab/static"),
+            prefix: "/static".into(),
+            regex: false,
+        };
+        assert_eq!(
+            file_path(&alias, b"/static/a.css"),
+            Some(PathBuf::from("/lab/static/a.css"))
+        );
+        assert_eq!(
+            file_path(&alias, b"/static"),
+            Some(PathBuf::from("/lab/static"))
+        );
+        assert_eq!(file_path(&alias, b"/staticfoo"), None);
+        assert_eq!(file_path(&alias, b"/static../etc/passwd"), None);
+        let root = DocRoot::Root(PathBuf::from("/srv"));
+        assert_eq!(
+            file_path(&root, b"/a/b.html"),
+            Some(PathBuf::from("/srv/a/b.html"))
+        );
+        assert_eq!(file_path(&root, b"/a/../b"), None);
+    }
+}
