@@ -25,6 +25,7 @@ use super::config::{self, Config, ConfigError, Listen, LoadContext};
 use super::exchange::ConnInfo;
 use super::handler;
 use super::log::{ErrorLog, Level};
+use crate::control::Command;
 use crate::trace::{Hop, TraceSink};
 
 /// The most header lines one request may carry.
@@ -34,10 +35,12 @@ const MAX_HEADERS: usize = 256;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// What can be asked of a running web server (by signal, or by the tutor over stdin).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
     Reload,
     Stop,
+    /// A line on the control input that the web server cannot act on, and why.
+    Refused(String),
 }
 
 pub struct WebServer {
@@ -100,6 +103,12 @@ impl WebServer {
             match message {
                 Control::Reload => self.reload(&mut bound).await,
                 Control::Stop => break,
+                Control::Refused(why) => {
+                    self.config
+                        .load()
+                        .error_log
+                        .log(Level::Warn, None, format_args!("{why}"))
+                }
             }
         }
         self.notice("gracefully shutting down".into());
@@ -344,7 +353,7 @@ pub fn watch_signals(tx: mpsc::Sender<Control>) {
         let tx = tx.clone();
         tokio::spawn(async move {
             while stream.recv().await.is_some() {
-                if tx.send(control).await.is_err() {
+                if tx.send(control.clone()).await.is_err() {
                     return;
                 }
             }
@@ -361,7 +370,7 @@ pub fn watch_signals(tx: mpsc::Sender<Control>) {
     });
 }
 
-/// Read `reload` / `stop` lines from standard input: the tutor's way in, on every platform.
+/// Read `reload` / `stop` lines ([`crate::control`]) from standard input: the tutor's way in, on every platform.
 /// End of input means the parent is gone, so the server stops.
 pub fn watch_stdin(tx: mpsc::Sender<Control>) {
     std::thread::Builder::new()
@@ -370,10 +379,16 @@ pub fn watch_stdin(tx: mpsc::Sender<Control>) {
             use std::io::BufRead;
             for line in std::io::stdin().lock().lines() {
                 let Ok(line) = line else { break };
-                let control = match line.trim() {
-                    "reload" => Control::Reload,
-                    "stop" | "quit" => Control::Stop,
-                    _ => continue,
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let control = match line.parse::<Command>() {
+                    Ok(Command::Reload) => Control::Reload,
+                    Ok(Command::Stop) => Control::Stop,
+                    Ok(other) => Control::Refused(format!(
+                        "control command \"{other}\" is for the WSGI server: the web server has no workers"
+                    )),
+                    Err(err) => Control::Refused(err.to_string()),
                 };
                 if tx.blocking_send(control).is_err() {
                     return;

@@ -24,26 +24,16 @@ pub enum Control {
     Stop,
 }
 
-/// One stdin command line, or an error that lists the commands.
+/// One stdin command line ([`crate::control`]), or an error that lists the commands.
 pub fn parse(line: &str) -> Result<Control, String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let control = match words.as_slice() {
-        ["reload"] | ["hup"] => Control::Pool(Command::Reload),
-        ["ttin"] | ["workers", "+1"] => Control::Pool(Command::Increment),
-        ["ttou"] | ["workers", "-1"] => Control::Pool(Command::Decrement),
-        ["workers", n] => match n.parse::<usize>() {
-            Ok(n) if n >= 1 => Control::Pool(Command::SetWorkers(n)),
-            _ => return Err(format!("workers needs a number of at least 1, got {n:?}")),
-        },
-        ["stop"] | ["quit"] | ["term"] => Control::Stop,
-        _ => {
-            return Err(format!(
-                "unknown control command {line:?}; the commands are: reload, workers N, \
-                 workers +1, workers -1, stop"
-            ));
-        }
-    };
-    Ok(control)
+    use crate::control::Command as Line;
+    Ok(match line.parse::<Line>().map_err(|e| e.to_string())? {
+        Line::Reload => Control::Pool(Command::Reload),
+        Line::MoreWorkers => Control::Pool(Command::Increment),
+        Line::FewerWorkers => Control::Pool(Command::Decrement),
+        Line::Workers(n) => Control::Pool(Command::SetWorkers(n)),
+        Line::Stop => Control::Stop,
+    })
 }
 
 /// Read commands from stdin until it ends; the end means stop.
