@@ -12,6 +12,7 @@
 //! - [`cli`] is the command line; `main.rs` only parses it and calls [`run`].
 
 pub mod cli;
+pub mod embedded;
 pub mod lab;
 pub mod lessons;
 pub mod trace;

@@ -6,13 +6,11 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 
 use super::front_matter::{self, line_of};
 use super::tasks::{Check, Choice, EventExpect, EventKind, Expect, Task};
-
-static BUNDLED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/lessons");
+use crate::embedded::LESSONS;
 
 /// The live values a lesson may name.
 pub const PLACEHOLDERS: &[&str] = &[
@@ -97,7 +95,7 @@ struct RawTask {
 impl Pack {
     /// The lessons compiled into the binary.
     pub fn bundled() -> Result<Pack, Vec<Problem>> {
-        let mut files: Vec<(PathBuf, String)> = BUNDLED
+        let mut files: Vec<(PathBuf, String)> = LESSONS
             .files()
             .filter(|f| is_lesson(f.path()))
             .map(|f| {

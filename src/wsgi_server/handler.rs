@@ -199,5 +199,5 @@ fn request_id<B>(req: &Request<B>) -> String {
                 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()))
+        .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)))
 }

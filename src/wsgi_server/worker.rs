@@ -29,9 +29,6 @@ use super::protocol::{self, FrameReader};
 use super::python::Python;
 use crate::trace::{Hop, TraceSink};
 
-/// The worker script, carried inside the binary so the binary alone is enough.
-pub const WORKER_SCRIPT: &str = include_str!("../../assets/wsgi_worker.py");
-
 /// What every worker is started with.
 pub struct WorkerConfig {
     pub python: Python,
@@ -86,7 +83,7 @@ pub fn spawn(
 ) -> std::io::Result<Spawned> {
     let mut cmd = config.python.command();
     cmd.arg("-c")
-        .arg(WORKER_SCRIPT)
+        .arg(crate::embedded::WSGI_WORKER)
         .args(config.app.worker_args())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
