@@ -42,6 +42,7 @@ pub struct Shared {
     pub sink: TraceSink,
 }
 
+/// One request, start to finish. Never `Err`: every failure is an HTTP answer of its own.
 pub async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
@@ -190,16 +191,15 @@ async fn dispatch(
     head_request: bool,
     mut trip: Trip,
 ) -> Response<WsgiBody> {
-    let sink = trip.sink.clone();
-    let request_id = trip.request_id.clone();
     let inline_len = body.stream.is_none().then_some(body.inline.len() as u64);
-    sink.emit(Some(&request_id), || Hop::EnvironBuilt {
-        environ: environ.for_trace(inline_len),
-    });
+    trip.sink
+        .emit(Some(&trip.request_id), || Hop::EnvironBuilt {
+            environ: environ.for_trace(inline_len),
+        });
     let frame = request_frame(&environ.encode(), body.mode, &body.inline);
 
     let queued = Instant::now();
-    let worker = match pool.checkout(&request_id).await {
+    let worker = match pool.checkout(&trip.request_id).await {
         Ok(worker) => worker,
         Err(error) => {
             return refuse(&trip, StatusCode::SERVICE_UNAVAILABLE, &error.to_string());
@@ -207,7 +207,7 @@ async fn dispatch(
     };
     trip.queue_us = queued.elapsed().as_micros() as u64;
     let (worker_pid, queue_us) = (worker.pid, trip.queue_us);
-    sink.emit(Some(&request_id), || Hop::Dispatched {
+    trip.sink.emit(Some(&trip.request_id), || Hop::Dispatched {
         worker_pid,
         queue_us,
     });
