@@ -13,7 +13,7 @@
 //! extra ones. A reload starts a new generation: new workers import the app afresh, and the
 //! old ones are retired only once a new one has booted, so an app that no longer imports
 //! leaves the old workers serving instead of an empty server. The manager lives in
-//! [`manager`]; this file is the side the requests see.
+//! `pool/manager.rs`; this file is the side the requests see.
 
 mod manager;
 
