@@ -14,6 +14,9 @@
 //!
 //! `--timeout` covers the whole exchange. When it runs out the worker is killed (gunicorn's
 //! `WORKER TIMEOUT`) and the client gets 504, or a cut connection if the headers were out.
+//!
+//! `exchange/responder.rs` is the reader's other half, frames → HTTP response;
+//! `exchange/trip.rs` is what gets logged and traced when the request is answered.
 
 mod responder;
 mod trip;
