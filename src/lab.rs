@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use include_dir::{Dir, DirEntry, include_dir};
+use include_dir::DirEntry;
 
-static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/assets");
+use crate::embedded::ASSETS;
 
 /// What goes into a lab: paths relative to assets/.
 const LAB_ENTRIES: &[&str] = &["nginx.conf", "mime.types", "static", "apps"];

@@ -16,6 +16,7 @@
 
 pub mod cli;
 pub mod control;
+pub mod embedded;
 pub mod lab;
 pub mod lessons;
 pub mod log_sink;

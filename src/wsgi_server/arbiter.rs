@@ -13,7 +13,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::unbounded_channel;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::watch;
 
 use super::app_spec::AppSpec;
 use super::control::{self, Control};
@@ -42,22 +43,8 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
             env!("CARGO_PKG_VERSION")
         ),
     );
-    let listener = match bind(&args.bind).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            log::error_log(
-                me,
-                Level::Error,
-                &format!("Connection in use or not allowed: {} ({error})", args.bind),
-            );
-            log::error_log(
-                me,
-                Level::Error,
-                "Retry with another address, e.g. -b 127.0.0.1:8001",
-            );
-            log::flush();
-            return ExitCode::FAILURE;
-        }
+    let Some(listener) = listen(&args.bind).await else {
+        return ExitCode::FAILURE;
     };
     let local = listener.local_addr().expect("bound socket has an address");
     log::info(me, &format!("Listening at: http://{local} ({me})"));
@@ -77,7 +64,41 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
         control::read_stdin(control_tx.clone(), me);
     }
 
-    let (backend, mut boot_failed) = match (&app, python) {
+    let (backend, mut boot_failed) = start_backend(&args, &app, python, &sink);
+    let shared = Arc::new(Shared { backend, sink });
+    let graceful = GracefulShutdown::new();
+    let exit = accept(
+        &listener,
+        local,
+        &shared,
+        &graceful,
+        &mut control_rx,
+        &mut boot_failed,
+    )
+    .await;
+    drop(listener);
+    if exit == ExitCode::SUCCESS {
+        shut_down(&args, &shared, graceful, &mut control_rx).await;
+    } else {
+        if let Backend::Workers(pool) = &shared.backend {
+            pool.kill_all().await;
+        }
+        log::error_log(me, Level::Error, "Shutting down: Master");
+        log::error_log(me, Level::Error, "Reason: Worker failed to boot.");
+        log::flush();
+    }
+    exit
+}
+
+/// The built-in app, or the worker pool (started here) with its boot-failure alarm.
+fn start_backend(
+    args: &WsgiServerArgs,
+    app: &AppSpec,
+    python: Option<Python>,
+    sink: &TraceSink,
+) -> (Backend, Option<watch::Receiver<bool>>) {
+    let me = std::process::id();
+    match (app, python) {
         (AppSpec::Builtin(name), _) => {
             log::info(
                 me,
@@ -102,20 +123,25 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
             (Backend::Workers(pool), Some(failed))
         }
         (_, None) => unreachable!("Python apps come with a Python"),
-    };
-    let shared = Arc::new(Shared {
-        backend,
-        sink: sink.clone(),
-    });
+    }
+}
 
+/// Accept connections and obey control commands until told to stop (success) or the
+/// first workers cannot boot (gunicorn's exit status 3).
+async fn accept(
+    listener: &TcpListener,
+    local: SocketAddr,
+    shared: &Arc<Shared>,
+    graceful: &GracefulShutdown,
+    control_rx: &mut UnboundedReceiver<Control>,
+    boot_failed: &mut Option<watch::Receiver<bool>>,
+) -> ExitCode {
+    let me = std::process::id();
     let mut builder = http1::Builder::new();
     builder
         .keep_alive(true)
         .title_case_headers(true)
         .writev(true);
-    let graceful = GracefulShutdown::new();
-    let mut exit = ExitCode::SUCCESS;
-
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -128,34 +154,31 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                serve_connection(&builder, &graceful, stream, peer, local, shared.clone());
+                serve_connection(&builder, graceful, stream, peer, local, shared.clone());
             }
             control = control_rx.recv() => match control {
-                Some(Control::Stop) | None => break,
+                Some(Control::Stop) | None => return ExitCode::SUCCESS,
                 Some(Control::Pool(command)) => {
                     if let Backend::Workers(pool) = &shared.backend {
                         pool.command(command);
                     }
                 }
             },
-            Ok(()) = wait_boot_failure(&mut boot_failed) => {
-                exit = ExitCode::from(EXIT_BOOT_ERROR);
-                break;
+            Ok(()) = wait_boot_failure(boot_failed) => {
+                return ExitCode::from(EXIT_BOOT_ERROR);
             }
         }
     }
-    drop(listener);
+}
 
-    if exit != ExitCode::SUCCESS {
-        if let Backend::Workers(pool) = &shared.backend {
-            pool.kill_all().await;
-        }
-        log::error_log(me, Level::Error, "Shutting down: Master");
-        log::error_log(me, Level::Error, "Reason: Worker failed to boot.");
-        log::flush();
-        return exit;
-    }
-
+/// Let in-flight requests finish within `--graceful-timeout`, then stop the workers.
+async fn shut_down(
+    args: &WsgiServerArgs,
+    shared: &Shared,
+    graceful: GracefulShutdown,
+    control_rx: &mut UnboundedReceiver<Control>,
+) {
+    let me = std::process::id();
     let deadline = Instant::now() + Duration::from_secs(args.graceful_timeout);
     // A second Ctrl-C (or stop) while waiting means: stop now.
     tokio::select! {
@@ -175,7 +198,28 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
     }
     log::info(me, "Shutting down: Master");
     log::flush();
-    exit
+}
+
+/// Bind `-b`, or say (the gunicorn way) why not.
+async fn listen(addr: &str) -> Option<TcpListener> {
+    let me = std::process::id();
+    match bind(addr).await {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            log::error_log(
+                me,
+                Level::Error,
+                &format!("Connection in use or not allowed: {addr} ({error})"),
+            );
+            log::error_log(
+                me,
+                Level::Error,
+                "Retry with another address, e.g. -b 127.0.0.1:8001",
+            );
+            log::flush();
+            None
+        }
+    }
 }
 
 /// Resolve and bind `-b`; port 0 picks a free port (the log and trace say which).
@@ -190,7 +234,7 @@ async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::other("the address resolved to nothing")))
 }
 
-async fn wait_boot_failure(rx: &mut Option<tokio::sync::watch::Receiver<bool>>) -> Result<(), ()> {
+async fn wait_boot_failure(rx: &mut Option<watch::Receiver<bool>>) -> Result<(), ()> {
     match rx {
         Some(rx) => {
             rx.wait_for(|failed| *failed).await.map_err(|_| ())?;

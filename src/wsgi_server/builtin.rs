@@ -47,24 +47,33 @@ pub async fn serve(name: &str, environ: &Environ, body: Bytes, trip: Trip) -> Re
         "echo" => Some(echo(environ, &body)),
         _ => site(environ, &body).await,
     };
-    let Some(reply) = reply else {
-        let report = AppErrorReport {
-            kind: "exception".into(),
-            message: BOOM.into(),
-            traceback: Some(format!(
-                "builtin:site is written in Rust, so there is no Python traceback.\n{BOOM}\n"
-            )),
-        };
-        trip.app_error(me, &report);
-        let response = plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The application raised an exception; the traceback is in the WSGI server's log.",
-        );
-        let bytes = response.body().known_len();
-        trip.finish(500, bytes, started.elapsed().as_micros() as u64, Vec::new());
-        return response;
-    };
+    match reply {
+        Some(reply) => respond(reply, &trip, started),
+        None => boom(&trip, started),
+    }
+}
 
+/// `/boom`: answered as a Python app's exception would be, log and trace included.
+fn boom(trip: &Trip, started: Instant) -> Response<WsgiBody> {
+    let report = AppErrorReport {
+        kind: "exception".into(),
+        message: BOOM.into(),
+        traceback: Some(format!(
+            "builtin:site is written in Rust, so there is no Python traceback.\n{BOOM}\n"
+        )),
+    };
+    trip.app_error(std::process::id(), &report);
+    let response = plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The application raised an exception; the traceback is in the WSGI server's log.",
+    );
+    let bytes = response.body().known_len();
+    trip.finish(500, bytes, started.elapsed().as_micros() as u64, Vec::new());
+    response
+}
+
+/// The reply as an HTTP response, with the trace events a worker's response would give.
+fn respond(reply: Reply, trip: &Trip, started: Instant) -> Response<WsgiBody> {
     let headers: Vec<(String, String)> = reply
         .headers
         .iter()
@@ -78,7 +87,29 @@ pub async fn serve(name: &str, environ: &Environ, body: Bytes, trip: Trip) -> Re
     let code: u16 = reply.status[..3]
         .parse()
         .expect("built-in statuses are valid");
-    let (body, chunks, bytes) = match reply.body {
+    let (body, chunks, bytes) = body_of(reply.body);
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(code).expect("valid status");
+    for (name, value) in &reply.headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response
+                .headers_mut()
+                .append(HeaderName::from_static(name), value);
+        }
+    }
+    response.headers_mut().insert(
+        hyper::header::SERVER,
+        HeaderValue::from_static("wsgi-tutor"),
+    );
+    trip.sink
+        .emit(Some(&trip.request_id), || Hop::BodySent { chunks, bytes });
+    trip.finish(code, bytes, started.elapsed().as_micros() as u64, headers);
+    response
+}
+
+/// The body, and its chunk and byte counts for the trace.
+fn body_of(reply: ReplyBody) -> (WsgiBody, u64, u64) {
+    match reply {
         ReplyBody::Full(data) => {
             let len = data.len() as u64;
             (WsgiBody::full(data), u64::from(len > 0), len)
@@ -105,24 +136,7 @@ pub async fn serve(name: &str, environ: &Environ, body: Bytes, trip: Trip) -> Re
             };
             (body, count, len)
         }
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(code).expect("valid status");
-    for (name, value) in &reply.headers {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            response
-                .headers_mut()
-                .append(HeaderName::from_static(name), value);
-        }
     }
-    response.headers_mut().insert(
-        hyper::header::SERVER,
-        HeaderValue::from_static("wsgi-tutor"),
-    );
-    trip.sink
-        .emit(Some(&trip.request_id), || Hop::BodySent { chunks, bytes });
-    trip.finish(code, bytes, started.elapsed().as_micros() as u64, headers);
-    response
 }
 
 fn text(body: String) -> Reply {
@@ -224,6 +238,8 @@ fn echo(environ: &Environ, body: &Bytes) -> Reply {
 static SITE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// `builtin:site`: the routes of `site.py`; `None` is `/boom`, the deliberate failure.
+// Long because it is the site's route table, one arm per page, kept in the order of
+// `site.py` so the two can be compared side by side.
 async fn site(environ: &Environ, body: &Bytes) -> Option<Reply> {
     let path = environ.get_str("PATH_INFO");
     let query = environ.get_str("QUERY_STRING");

@@ -12,7 +12,7 @@
 
 use std::net::SocketAddr;
 
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderName};
 use hyper::{HeaderMap, Method, Uri, Version};
 use percent_encoding::percent_decode;
 
@@ -43,34 +43,13 @@ const TRACE_VALUE_MAX: usize = 300;
 
 impl Environ {
     pub fn build(req: &RequestHead<'_>) -> Result<Environ, EnvironError> {
-        let mut vars: Vec<(String, Vec<u8>)> = Vec::with_capacity(24 + req.headers.len());
-        let mut set = |k: &str, v: Vec<u8>| vars.push((k.to_owned(), v));
-
-        let path = req.uri.path();
-        let decoded: Vec<u8> = percent_decode(path.as_bytes()).collect();
+        let decoded: Vec<u8> = percent_decode(req.uri.path().as_bytes()).collect();
         if decoded.contains(&0) {
             return Err(EnvironError::NulInPath);
         }
-        // gunicorn's forwarded_allow_ips default: "127.0.0.1,::1".
-        let trusted = match req.peer.ip() {
-            std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
-            std::net::IpAddr::V6(ip) => {
-                ip == std::net::Ipv6Addr::LOCALHOST
-                    || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
-            }
-        };
-        let forwarded_proto = header_str(req.headers, "x-forwarded-proto")
-            .map(|p| p.trim().to_ascii_lowercase())
-            .filter(|p| trusted && (p == "https" || p == "http"));
-        let scheme = forwarded_proto.as_deref().unwrap_or("http").to_owned();
-        let remote = header_str(req.headers, "x-forwarded-for")
-            .filter(|_| trusted)
-            // The last entry is the one our web server added: the peer it saw. Entries
-            // before it were sent by the client and could say anything.
-            .and_then(|v| v.rsplit(',').next().map(|s| s.trim().to_owned()))
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| req.peer.ip().to_string());
-
+        let (scheme, remote) = client(req);
+        let mut vars: Vec<(String, Vec<u8>)> = Vec::with_capacity(24 + req.headers.len());
+        let mut set = |k: &str, v: Vec<u8>| vars.push((k.to_owned(), v));
         set("REQUEST_METHOD", req.method.as_str().into());
         set("SCRIPT_NAME", Vec::new());
         set("PATH_INFO", decoded);
@@ -85,27 +64,9 @@ impl Environ {
             .as_bytes()
             .to_vec();
         set("RAW_URI", target);
-        set(
-            "CONTENT_TYPE",
-            req.headers
-                .get(CONTENT_TYPE)
-                .map(|v| v.as_bytes().to_vec())
-                .unwrap_or_default(),
-        );
-        set(
-            "CONTENT_LENGTH",
-            req.headers
-                .get(CONTENT_LENGTH)
-                .map(|v| v.as_bytes().to_vec())
-                .unwrap_or_default(),
-        );
-        let default_port = if scheme == "https" { 443 } else { 80 };
-        let (server_name, server_port) = match header_str(req.headers, HOST.as_str())
-            .or_else(|| req.uri.authority().map(|a| a.as_str()))
-        {
-            Some(host) => split_host(host, default_port),
-            None => (req.local.ip().to_string(), req.local.port()),
-        };
+        set("CONTENT_TYPE", header_bytes(req.headers, CONTENT_TYPE));
+        set("CONTENT_LENGTH", header_bytes(req.headers, CONTENT_LENGTH));
+        let (server_name, server_port) = server(req, &scheme);
         set("SERVER_NAME", server_name.into_bytes());
         set("SERVER_PORT", server_port.to_string().into_bytes());
         set("SERVER_PROTOCOL", version_str(req.version).into());
@@ -113,42 +74,7 @@ impl Environ {
         set("REMOTE_ADDR", remote.into_bytes());
         set("REMOTE_PORT", req.peer.port().to_string().into_bytes());
         set("wsgi.url_scheme", scheme.into_bytes());
-
-        for name in req.headers.keys() {
-            if name == CONTENT_TYPE || name == CONTENT_LENGTH {
-                continue;
-            }
-            // `X-Foo_Bar` and `X-Foo-Bar` would both become HTTP_X_FOO_BAR; a client could
-            // use that to smuggle a header past a proxy that checks one spelling. gunicorn
-            // drops names with underscores for that reason, and so do we.
-            if name.as_str().contains('_') {
-                continue;
-            }
-            let mut key = String::with_capacity(5 + name.as_str().len());
-            key.push_str("HTTP_");
-            for c in name.as_str().chars() {
-                key.push(if c == '-' {
-                    '_'
-                } else {
-                    c.to_ascii_uppercase()
-                });
-            }
-            // Repeated headers are joined into one value, as one header line would carry
-            // them (cookies with "; ", which is how a Cookie header separates them).
-            let separator: &[u8] = if name == hyper::header::COOKIE {
-                b"; "
-            } else {
-                b", "
-            };
-            let mut value = Vec::new();
-            for (i, v) in req.headers.get_all(name).iter().enumerate() {
-                if i > 0 {
-                    value.extend_from_slice(separator);
-                }
-                value.extend_from_slice(v.as_bytes());
-            }
-            vars.push((key, value));
-        }
+        http_vars(req.headers, &mut vars);
         Ok(Environ { vars })
     }
 
@@ -218,6 +144,87 @@ fn shorten(mut s: String) -> String {
     s
 }
 
+/// The scheme and client address the app should see. The web server's `X-Forwarded-*`
+/// are believed only when it is the peer: gunicorn's `forwarded_allow_ips` default,
+/// "127.0.0.1,::1".
+fn client(req: &RequestHead<'_>) -> (String, String) {
+    let trusted = match req.peer.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => {
+            ip == std::net::Ipv6Addr::LOCALHOST
+                || ip.to_ipv4_mapped() == Some(std::net::Ipv4Addr::LOCALHOST)
+        }
+    };
+    let forwarded_proto = header_str(req.headers, "x-forwarded-proto")
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| trusted && (p == "https" || p == "http"));
+    let scheme = forwarded_proto.as_deref().unwrap_or("http").to_owned();
+    let remote = header_str(req.headers, "x-forwarded-for")
+        .filter(|_| trusted)
+        // The last entry is the one our web server added: the peer it saw. Entries
+        // before it were sent by the client and could say anything.
+        .and_then(|v| v.rsplit(',').next().map(|s| s.trim().to_owned()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| req.peer.ip().to_string());
+    (scheme, remote)
+}
+
+/// SERVER_NAME and SERVER_PORT: from `Host` (or an absolute URI), else the socket.
+fn server(req: &RequestHead<'_>, scheme: &str) -> (String, u16) {
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    match header_str(req.headers, HOST.as_str()).or_else(|| req.uri.authority().map(|a| a.as_str()))
+    {
+        Some(host) => split_host(host, default_port),
+        None => (req.local.ip().to_string(), req.local.port()),
+    }
+}
+
+/// The `HTTP_*` keys: every other header, its name upper-cased with `-` as `_`.
+fn http_vars(headers: &HeaderMap, vars: &mut Vec<(String, Vec<u8>)>) {
+    for name in headers.keys() {
+        if name == CONTENT_TYPE || name == CONTENT_LENGTH {
+            continue;
+        }
+        // `X-Foo_Bar` and `X-Foo-Bar` would both become HTTP_X_FOO_BAR; a client could
+        // use that to smuggle a header past a proxy that checks one spelling. gunicorn
+        // drops names with underscores for that reason, and so do we.
+        if name.as_str().contains('_') {
+            continue;
+        }
+        let mut key = String::with_capacity(5 + name.as_str().len());
+        key.push_str("HTTP_");
+        for c in name.as_str().chars() {
+            key.push(if c == '-' {
+                '_'
+            } else {
+                c.to_ascii_uppercase()
+            });
+        }
+        // Repeated headers are joined into one value, as one header line would carry
+        // them (cookies with "; ", which is how a Cookie header separates them).
+        let separator: &[u8] = if name == hyper::header::COOKIE {
+            b"; "
+        } else {
+            b", "
+        };
+        let mut value = Vec::new();
+        for (i, v) in headers.get_all(name).iter().enumerate() {
+            if i > 0 {
+                value.extend_from_slice(separator);
+            }
+            value.extend_from_slice(v.as_bytes());
+        }
+        vars.push((key, value));
+    }
+}
+
+fn header_bytes(headers: &HeaderMap, name: HeaderName) -> Vec<u8> {
+    headers
+        .get(name)
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -250,198 +257,4 @@ fn split_host(host: &str, default_port: u16) -> (String, u16) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn environ_of(target: &str, headers: &[(&str, &str)], peer: &str) -> Environ {
-        let uri: Uri = target.parse().unwrap();
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.append(
-                hyper::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                hyper::header::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
-            );
-        }
-        Environ::build(&RequestHead {
-            method: &Method::GET,
-            uri: &uri,
-            version: Version::HTTP_11,
-            headers: &map,
-            peer: peer.parse().unwrap(),
-            local: "127.0.0.1:8000".parse().unwrap(),
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn environ_table() {
-        let local = "127.0.0.1:50000";
-        let remote = "192.0.2.7:50000";
-        // (target, headers, peer, key, expected value as Python sees it)
-        type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
-        let table: &[Row] = &[
-            ("/a%20b", &[], local, "PATH_INFO", "/a b"),
-            ("/caf%C3%A9", &[], local, "PATH_INFO", "/cafÃ©"),
-            ("/x?q=1&r=%20", &[], local, "QUERY_STRING", "q=1&r=%20"),
-            ("/x?q=1", &[], local, "RAW_URI", "/x?q=1"),
-            ("/", &[], local, "QUERY_STRING", ""),
-            ("/", &[], local, "SCRIPT_NAME", ""),
-            ("/", &[], local, "REQUEST_METHOD", "GET"),
-            ("/", &[], local, "SERVER_PROTOCOL", "HTTP/1.1"),
-            (
-                "/",
-                &[("host", "example.com:8080")],
-                local,
-                "SERVER_NAME",
-                "example.com",
-            ),
-            (
-                "/",
-                &[("host", "example.com:8080")],
-                local,
-                "SERVER_PORT",
-                "8080",
-            ),
-            ("/", &[("host", "example.com")], local, "SERVER_PORT", "80"),
-            ("/", &[("host", "[::1]:9000")], local, "SERVER_NAME", "::1"),
-            ("/", &[], local, "SERVER_NAME", "127.0.0.1"),
-            ("/", &[], local, "SERVER_PORT", "8000"),
-            (
-                "/",
-                &[("content-type", "text/plain")],
-                local,
-                "CONTENT_TYPE",
-                "text/plain",
-            ),
-            (
-                "/",
-                &[("content-length", "5")],
-                local,
-                "CONTENT_LENGTH",
-                "5",
-            ),
-            ("/", &[], local, "CONTENT_LENGTH", ""),
-            (
-                "/",
-                &[("x-a", "1"), ("x-a", "2")],
-                local,
-                "HTTP_X_A",
-                "1, 2",
-            ),
-            (
-                "/",
-                &[("cookie", "a=1"), ("cookie", "b=2")],
-                local,
-                "HTTP_COOKIE",
-                "a=1; b=2",
-            ),
-            (
-                "/",
-                &[("user-agent", "curl/8")],
-                local,
-                "HTTP_USER_AGENT",
-                "curl/8",
-            ),
-            (
-                "/",
-                &[("x-latin", "caf\u{e9}")],
-                local,
-                "HTTP_X_LATIN",
-                "cafÃ©",
-            ),
-            ("/", &[], local, "REMOTE_ADDR", "127.0.0.1"),
-            (
-                "/",
-                &[("x-forwarded-for", "10.0.0.1, 10.0.0.2")],
-                local,
-                "REMOTE_ADDR",
-                "10.0.0.2",
-            ),
-            (
-                "/",
-                &[("x-forwarded-for", "10.0.0.1")],
-                remote,
-                "REMOTE_ADDR",
-                "192.0.2.7",
-            ),
-            (
-                "/",
-                &[("x-forwarded-proto", "https")],
-                local,
-                "wsgi.url_scheme",
-                "https",
-            ),
-            (
-                "/",
-                &[("x-forwarded-proto", "https")],
-                remote,
-                "wsgi.url_scheme",
-                "http",
-            ),
-            ("/", &[], local, "wsgi.url_scheme", "http"),
-            (
-                "/",
-                &[("x-forwarded-proto", "https"), ("host", "h")],
-                local,
-                "SERVER_PORT",
-                "443",
-            ),
-        ];
-        let mut failures = Vec::new();
-        for (target, headers, peer, key, want) in table {
-            let env = environ_of(target, headers, peer);
-            let got = env.get(key).map(latin1);
-            if got.as_deref() != Some(*want) {
-                failures.push(format!(
-                    "{target} {headers:?} {key}: got {got:?}, want {want:?}"
-                ));
-            }
-        }
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
-    }
-
-    #[test]
-    fn content_headers_and_underscored_names_are_not_http_keys() {
-        let env = environ_of(
-            "/",
-            &[
-                ("content-type", "a/b"),
-                ("content-length", "0"),
-                ("x_sneaky", "1"),
-            ],
-            "127.0.0.1:1",
-        );
-        assert!(env.get("HTTP_CONTENT_TYPE").is_none());
-        assert!(env.get("HTTP_CONTENT_LENGTH").is_none());
-        assert!(env.get("HTTP_X_SNEAKY").is_none());
-    }
-
-    #[test]
-    fn nul_in_path_is_refused() {
-        let uri: Uri = "/a%00b".parse().unwrap();
-        let headers = HeaderMap::new();
-        let result = Environ::build(&RequestHead {
-            method: &Method::GET,
-            uri: &uri,
-            version: Version::HTTP_10,
-            headers: &headers,
-            peer: "127.0.0.1:1".parse().unwrap(),
-            local: "127.0.0.1:2".parse().unwrap(),
-        });
-        assert_eq!(result.unwrap_err(), EnvironError::NulInPath);
-    }
-
-    #[test]
-    fn encoding_is_key_nul_value_pairs() {
-        let env = Environ {
-            vars: vec![("A".into(), b"1".to_vec()), ("B".into(), Vec::new())],
-        };
-        assert_eq!(env.encode(), b"A\x001\x00B\x00");
-        let trace = env.for_trace(Some(0));
-        assert!(
-            trace
-                .iter()
-                .any(|(k, v)| k == "wsgi.version" && v == "(1, 0)")
-        );
-    }
-}
+mod tests;

@@ -12,7 +12,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HeaderValue, REFERER, USER_AGENT};
-use hyper::{Request, Response, StatusCode};
+use hyper::http::request::Parts;
+use hyper::{HeaderMap, Request, Response, StatusCode};
 use tokio::sync::oneshot;
 
 use super::body::WsgiBody;
@@ -41,6 +42,7 @@ pub struct Shared {
     pub sink: TraceSink,
 }
 
+/// One request, start to finish. Never `Err`: every failure is an HTTP answer of its own.
 pub async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
@@ -58,29 +60,7 @@ pub async fn handle(
         peer: peer.to_string(),
     });
     let (parts, body) = req.into_parts();
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned());
-    let header = |name| {
-        parts
-            .headers
-            .get(name)
-            .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default()
-    };
-    let mut trip = Trip {
-        request_id: request_id.clone(),
-        started,
-        queue_us: 0,
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        remote: peer.ip().to_string(),
-        request_line: format!("{} {target} {}", parts.method, version_str(parts.version)),
-        referer: header(REFERER),
-        user_agent: header(USER_AGENT),
-        sink: sink.clone(),
-    };
+    let mut trip = trip_of(&parts, request_id, started, peer, sink);
     let environ = match Environ::build(&RequestHead {
         method: &parts.method,
         uri: &parts.uri,
@@ -93,69 +73,141 @@ pub async fn handle(
         Err(error) => return Ok(refuse(&trip, StatusCode::BAD_REQUEST, &error.to_string())),
     };
     trip.remote = environ.get_str("REMOTE_ADDR");
-    let head_request = parts.method == hyper::Method::HEAD;
-
-    let pool = match &shared.backend {
-        Backend::Workers(pool) => pool.clone(),
-        Backend::Builtin(name) => {
-            let body = match Limited::new(body, BUILTIN_BODY_MAX).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(_) => {
-                    return Ok(refuse(
-                        &trip,
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "the built-in apps read at most 16 MiB of request body",
-                    ));
-                }
-            };
-            let len = body.len() as u64;
-            sink.emit(Some(&request_id), || Hop::EnvironBuilt {
-                environ: environ.for_trace(Some(len)),
-            });
-            return Ok(builtin::serve(name, &environ, body, trip).await);
-        }
-    };
-
-    let content_length = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let (mode, inline, stream) = if hyper::body::Body::is_end_stream(&body) {
-        (BodyMode::Inline, Bytes::new(), None)
-    } else if content_length.is_some_and(|n| n <= INLINE_BODY_MAX) {
-        match body.collect().await {
-            Ok(collected) => (BodyMode::Inline, collected.to_bytes(), None),
-            Err(_) => {
-                return Ok(refuse(
+    Ok(match &shared.backend {
+        Backend::Workers(pool) => {
+            let head_request = parts.method == hyper::Method::HEAD;
+            match read_body(&parts.headers, body).await {
+                Ok(body) => dispatch(pool.clone(), &environ, body, head_request, trip).await,
+                Err(()) => refuse(
                     &trip,
                     StatusCode::BAD_REQUEST,
                     "the request body ended early",
-                ));
+                ),
             }
         }
-    } else {
-        (BodyMode::Streamed, Bytes::new(), Some(body))
+        Backend::Builtin(name) => serve_builtin(name, &environ, body, trip).await,
+    })
+}
+
+/// What the access log and the trace will say about this request.
+fn trip_of(
+    parts: &Parts,
+    request_id: String,
+    started: Instant,
+    peer: SocketAddr,
+    sink: &TraceSink,
+) -> Trip {
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned());
+    let header = |name| {
+        parts
+            .headers
+            .get(name)
+            .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default()
     };
-    sink.emit(Some(&request_id), || Hop::EnvironBuilt {
-        environ: environ.for_trace(stream.is_none().then_some(inline.len() as u64)),
-    });
-    let frame = request_frame(&environ.encode(), mode, &inline);
+    Trip {
+        request_id,
+        started,
+        queue_us: 0,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        remote: peer.ip().to_string(),
+        request_line: format!("{} {target} {}", parts.method, version_str(parts.version)),
+        referer: header(REFERER),
+        user_agent: header(USER_AGENT),
+        sink: sink.clone(),
+    }
+}
+
+/// A built-in app reads the whole body first, as a WSGI app reading `wsgi.input` would.
+async fn serve_builtin(
+    name: &str,
+    environ: &Environ,
+    body: Incoming,
+    trip: Trip,
+) -> Response<WsgiBody> {
+    let body = match Limited::new(body, BUILTIN_BODY_MAX).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return refuse(
+                &trip,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the built-in apps read at most 16 MiB of request body",
+            );
+        }
+    };
+    let len = body.len() as u64;
+    trip.sink
+        .emit(Some(&trip.request_id), || Hop::EnvironBuilt {
+            environ: environ.for_trace(Some(len)),
+        });
+    builtin::serve(name, environ, body, trip).await
+}
+
+/// The request body as it will travel to the worker.
+struct BodyPlan {
+    mode: BodyMode,
+    /// The whole body, when it rides in the request frame.
+    inline: Bytes,
+    /// The body still to come, when it streams after the frame.
+    stream: Option<Incoming>,
+}
+
+/// Small bodies are read whole now, before a worker is taken; `Err` when one ends early.
+async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<BodyPlan, ()> {
+    let content_length = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let inline = |inline| BodyPlan {
+        mode: BodyMode::Inline,
+        inline,
+        stream: None,
+    };
+    if hyper::body::Body::is_end_stream(&body) {
+        Ok(inline(Bytes::new()))
+    } else if content_length.is_some_and(|n| n <= INLINE_BODY_MAX) {
+        match body.collect().await {
+            Ok(collected) => Ok(inline(collected.to_bytes())),
+            Err(_) => Err(()),
+        }
+    } else {
+        Ok(BodyPlan {
+            mode: BodyMode::Streamed,
+            inline: Bytes::new(),
+            stream: Some(body),
+        })
+    }
+}
+
+/// Queue for a worker, then hand the exchange to its own task (see [`super::exchange`]).
+async fn dispatch(
+    pool: Arc<Pool>,
+    environ: &Environ,
+    body: BodyPlan,
+    head_request: bool,
+    mut trip: Trip,
+) -> Response<WsgiBody> {
+    let inline_len = body.stream.is_none().then_some(body.inline.len() as u64);
+    trip.sink
+        .emit(Some(&trip.request_id), || Hop::EnvironBuilt {
+            environ: environ.for_trace(inline_len),
+        });
+    let frame = request_frame(&environ.encode(), body.mode, &body.inline);
 
     let queued = Instant::now();
-    let worker = match pool.checkout(&request_id).await {
+    let worker = match pool.checkout(&trip.request_id).await {
         Ok(worker) => worker,
         Err(error) => {
-            return Ok(refuse(
-                &trip,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &error.to_string(),
-            ));
+            return refuse(&trip, StatusCode::SERVICE_UNAVAILABLE, &error.to_string());
         }
     };
     trip.queue_us = queued.elapsed().as_micros() as u64;
     let (worker_pid, queue_us) = (worker.pid, trip.queue_us);
-    sink.emit(Some(&request_id), || Hop::Dispatched {
+    trip.sink.emit(Some(&trip.request_id), || Hop::Dispatched {
         worker_pid,
         queue_us,
     });
@@ -163,16 +215,16 @@ pub async fn handle(
     let (tx, rx) = oneshot::channel();
     let outgoing = Outgoing {
         frame,
-        body: stream,
+        body: body.stream,
         head_request,
     };
     tokio::spawn(exchange::run(pool, worker, outgoing, trip, tx));
-    Ok(rx.await.unwrap_or_else(|_| {
+    rx.await.unwrap_or_else(|_| {
         plain(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the worker gave no response",
         )
-    }))
+    })
 }
 
 /// An answer from the WSGI server itself, before any app ran.
@@ -199,5 +251,5 @@ fn request_id<B>(req: &Request<B>) -> String {
                 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("{:032x}", rand::random::<u128>()))
+        .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)))
 }

@@ -12,17 +12,19 @@
 //! starts workers of the current generation until there are as many as wanted, retires the
 //! extra ones. A reload starts a new generation: new workers import the app afresh, and the
 //! old ones are retired only once a new one has booted, so an app that no longer imports
-//! leaves the old workers serving instead of an empty server.
+//! leaves the old workers serving instead of an empty server. The manager lives in
+//! `pool/manager.rs`; this file is the side the requests see.
+
+mod manager;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::{Notify, oneshot, watch};
 
-use super::log::{self, Level};
-use super::worker::{self, Worker, WorkerConfig, WorkerNews};
+use super::worker::{Worker, WorkerConfig, WorkerNews};
 use crate::trace::{ExitReason, Hop, TraceSink};
 
 /// What the arbiter can ask of the pool.
@@ -115,7 +117,7 @@ impl Pool {
         });
         let workers = workers.max(1);
         pool.sink.emit(None, || Hop::WorkersChanged { workers });
-        tokio::spawn(manage(pool.clone(), rx, news_rx));
+        tokio::spawn(manager::manage(pool.clone(), rx, news_rx));
         let _ = pool.messages.send(Message::Rebalance);
         (pool, boot_failed_rx)
     }
@@ -237,201 +239,6 @@ impl Pool {
     /// `--timeout`: the longest a worker may spend on one request.
     pub fn timeout(&self) -> std::time::Duration {
         self.config.timeout
-    }
-
-    /// Spawn workers or retire idle ones until the numbers are right.
-    fn rebalance(&self, state: &mut State) {
-        if state.stopping {
-            return;
-        }
-        let generation = state.generation;
-        if state.failed_generation != Some(generation) {
-            for _ in current_count(state)..state.target {
-                let id = state.next_id;
-                state.next_id += 1;
-                match worker::spawn(&self.config, id, generation, self.news.clone()) {
-                    Ok(spawned) => {
-                        state.procs.insert(
-                            id,
-                            Proc {
-                                generation,
-                                booted: false,
-                                leaving: None,
-                                kill: spawned.kill,
-                            },
-                        );
-                    }
-                    Err(error) => {
-                        log::error_log(
-                            self.arbiter_pid,
-                            Level::Error,
-                            &format!("Cannot start a worker process: {error}"),
-                        );
-                        state.failed_generation = Some(generation);
-                        break;
-                    }
-                }
-            }
-        }
-        // Too many workers of this generation: retire idle ones (busy ones at check-in).
-        let mut extra = current_count(state).saturating_sub(state.target);
-        while extra > 0 {
-            let Some(pos) = state.idle.iter().rposition(|w| w.generation == generation) else {
-                break;
-            };
-            let worker = state.idle.remove(pos).expect("position exists");
-            retire(state, worker, ExitReason::WorkersDecreased);
-            extra -= 1;
-        }
-        // A new generation is serving: the old idle workers can go.
-        if current_booted(state) {
-            while let Some(pos) = state.idle.iter().position(|w| w.generation < generation) {
-                let worker = state.idle.remove(pos).expect("position exists");
-                retire(state, worker, ExitReason::Reload);
-            }
-        }
-        if state.procs.is_empty() && state.failed_generation.is_some() {
-            // Nobody will ever serve the queue: let the waiting requests fail now.
-            state.waiters.clear();
-        }
-    }
-
-    fn on_news(&self, state: &mut State, news: WorkerNews) {
-        let me = self.arbiter_pid;
-        match news {
-            WorkerNews::Booted(worker) => {
-                let (id, pid) = (worker.id, worker.pid);
-                self.sink
-                    .emit(None, || Hop::WorkerBooted { worker_pid: pid });
-                state.ever_booted = true;
-                let leaving = match state.procs.get_mut(&id) {
-                    Some(proc_) => {
-                        proc_.booted = true;
-                        proc_.leaving.is_some()
-                    }
-                    None => true,
-                };
-                if leaving || state.stopping || worker.generation < state.generation {
-                    let reason = if state.stopping {
-                        ExitReason::Shutdown
-                    } else {
-                        ExitReason::Reload
-                    };
-                    retire(state, worker, reason);
-                } else {
-                    give(state, worker);
-                }
-            }
-            WorkerNews::BootFailed {
-                id,
-                pid,
-                message,
-                traceback,
-            } => {
-                let text = match &traceback {
-                    Some(tb) => format!("Exception in worker process\n{}", tb.trim_end()),
-                    None => format!("Worker failed to boot: {message}"),
-                };
-                log::error_log(pid, Level::Error, &text);
-                self.sink.emit(None, || Hop::AppError {
-                    kind: "boot".into(),
-                    message: message.clone(),
-                    traceback: traceback.clone(),
-                });
-                let generation = state.procs.get(&id).map(|p| p.generation);
-                if let Some(proc_) = state.procs.get_mut(&id) {
-                    proc_.leaving.get_or_insert(ExitReason::FailedToBoot);
-                    proc_.kill.notify_one();
-                }
-                if !state.ever_booted {
-                    // Like gunicorn: an app that cannot be imported at start stops the server.
-                    let _ = self.boot_failed.send(true);
-                } else if generation == Some(state.generation)
-                    && state.failed_generation != generation
-                {
-                    state.failed_generation = generation;
-                    log::error_log(
-                        me,
-                        Level::Error,
-                        "The application could not be imported by the new worker; workers \
-                         that loaded it before keep serving. Fix the app, then reload (SIGHUP).",
-                    );
-                }
-            }
-            WorkerNews::Exited { id, pid, status } => {
-                let Some(proc_) = state.procs.remove(&id) else {
-                    return;
-                };
-                state.idle.retain(|w| w.id != id);
-                let reason = match proc_.leaving {
-                    Some(reason) => {
-                        log::info(pid, &format!("Worker exiting (pid: {pid})"));
-                        if reason == ExitReason::Timeout {
-                            log::error_log(
-                                me,
-                                Level::Error,
-                                &format!("Worker (pid:{pid}) was sent SIGKILL after --timeout"),
-                            );
-                        }
-                        reason
-                    }
-                    None => {
-                        let text = worker::describe_exit(pid, status);
-                        log::error_log(me, Level::Error, &text);
-                        ExitReason::Crash
-                    }
-                };
-                self.sink.emit(None, || Hop::WorkerExited {
-                    worker_pid: pid,
-                    reason,
-                });
-            }
-        }
-    }
-
-    fn on_command(&self, state: &mut State, command: Command) {
-        let me = self.arbiter_pid;
-        let before = state.target;
-        match command {
-            Command::Reload => {
-                log::info(me, "Hang up: Master");
-                state.generation += 1;
-                state.failed_generation = None;
-            }
-            Command::SetWorkers(n) => state.target = n.max(1),
-            Command::Increment => state.target += 1,
-            Command::Decrement => state.target = state.target.saturating_sub(1).max(1),
-        }
-        if state.target != before {
-            let workers = state.target;
-            log::info(me, &format!("Number of workers: {workers}"));
-            self.sink.emit(None, || Hop::WorkersChanged { workers });
-        }
-    }
-}
-
-/// The manager task: one message at a time, then rebalance.
-async fn manage(
-    pool: Arc<Pool>,
-    mut messages: UnboundedReceiver<Message>,
-    mut news: UnboundedReceiver<WorkerNews>,
-) {
-    loop {
-        tokio::select! {
-            Some(news) = news.recv() => {
-                let mut state = pool.lock();
-                pool.on_news(&mut state, news);
-                pool.rebalance(&mut state);
-            }
-            message = messages.recv() => {
-                let Some(message) = message else { return };
-                let mut state = pool.lock();
-                if let Message::Command(command) = message {
-                    pool.on_command(&mut state, command);
-                }
-                pool.rebalance(&mut state);
-            }
-        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{ChildStdin, ChildStdout};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -28,9 +28,6 @@ use super::log::{self, Level};
 use super::protocol::{self, FrameReader};
 use super::python::Python;
 use crate::trace::{Hop, TraceSink};
-
-/// The worker script, carried inside the binary so the binary alone is enough.
-pub const WORKER_SCRIPT: &str = include_str!("../../assets/wsgi_worker.py");
 
 /// What every worker is started with.
 pub struct WorkerConfig {
@@ -84,9 +81,40 @@ pub fn spawn(
     generation: u64,
     news: UnboundedSender<WorkerNews>,
 ) -> std::io::Result<Spawned> {
+    let mut child = command(config).spawn()?;
+    let pid = child.id().unwrap_or_default();
+    let stdin = child.stdin.take().expect("piped stdin");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    log::info(pid, &format!("Booting worker with pid: {pid}"));
+
+    let request_id: Arc<Mutex<Option<String>>> = Arc::default();
+    tokio::spawn(log_output(
+        stderr,
+        pid,
+        request_id.clone(),
+        config.sink.clone(),
+    ));
+    let kill = Arc::new(Notify::new());
+    tokio::spawn(reap(child, id, pid, kill.clone(), news.clone()));
+    let worker = Worker {
+        id,
+        pid,
+        generation,
+        served: 0,
+        stdin,
+        reader: FrameReader::new(stdout),
+        request_id,
+    };
+    tokio::spawn(boot(worker, config.timeout, kill.clone(), news));
+    Ok(Spawned { pid, kill })
+}
+
+/// `python3 -c <worker script> KIND TARGET CALLABLE`, its three pipes ours.
+fn command(config: &WorkerConfig) -> tokio::process::Command {
     let mut cmd = config.python.command();
     cmd.arg("-c")
-        .arg(WORKER_SCRIPT)
+        .arg(crate::embedded::WSGI_WORKER)
         .args(config.app.worker_args())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -104,96 +132,93 @@ pub fn spawn(
             Ok(())
         });
     }
-    let mut child = cmd.spawn()?;
-    let pid = child.id().unwrap_or_default();
-    let stdin = child.stdin.take().expect("piped stdin");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let stderr = child.stderr.take().expect("piped stderr");
-    log::info(pid, &format!("Booting worker with pid: {pid}"));
+    cmd
+}
 
-    let request_id: Arc<Mutex<Option<String>>> = Arc::default();
-    let output_request = request_id.clone();
-    let sink = config.sink.clone();
-    tokio::spawn(async move {
-        // Bytes, not `lines()`: an app may print anything, and a line that is not UTF-8
-        // must not stop the reading (the worker would then block on a full stderr pipe).
-        let mut reader = BufReader::new(stderr);
-        let mut line = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end_matches(['\r', '\n']);
-            log::error_log(pid, Level::App, text);
-            if sink.enabled() {
-                let id = output_request.lock().expect("request id lock").clone();
-                sink.emit(id.as_deref(), || Hop::AppOutput {
-                    worker_pid: pid,
-                    line: text.to_owned(),
-                });
-            }
-            line.clear();
+/// The output task: each line the worker writes to stderr, logged with its pid.
+async fn log_output(
+    stderr: ChildStderr,
+    pid: u32,
+    request_id: Arc<Mutex<Option<String>>>,
+    sink: TraceSink,
+) {
+    // Bytes, not `lines()`: an app may print anything, and a line that is not UTF-8
+    // must not stop the reading (the worker would then block on a full stderr pipe).
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\r', '\n']);
+        log::error_log(pid, Level::App, text);
+        if sink.enabled() {
+            let id = request_id.lock().expect("request id lock").clone();
+            sink.emit(id.as_deref(), || Hop::AppOutput {
+                worker_pid: pid,
+                line: text.to_owned(),
+            });
         }
-    });
+        line.clear();
+    }
+}
 
-    let kill = Arc::new(Notify::new());
-    let reaper_kill = kill.clone();
-    let reaper_news = news.clone();
-    tokio::spawn(async move {
-        let status = tokio::select! {
-            status = child.wait() => status.ok(),
-            () = reaper_kill.notified() => {
-                let _ = child.start_kill();
-                child.wait().await.ok()
-            }
-        };
-        let _ = reaper_news.send(WorkerNews::Exited { id, pid, status });
-    });
+/// The reaper: owns the child until it exits, by itself or killed when told to.
+async fn reap(
+    mut child: Child,
+    id: u64,
+    pid: u32,
+    kill: Arc<Notify>,
+    news: UnboundedSender<WorkerNews>,
+) {
+    let status = tokio::select! {
+        status = child.wait() => status.ok(),
+        () = kill.notified() => {
+            let _ = child.start_kill();
+            child.wait().await.ok()
+        }
+    };
+    let _ = news.send(WorkerNews::Exited { id, pid, status });
+}
 
-    let boot_timeout = config.timeout;
-    let boot_kill = kill.clone();
-    tokio::spawn(async move {
-        let mut reader = FrameReader::new(stdout);
-        let first = tokio::time::timeout(boot_timeout, reader.next_frame()).await;
-        let news_item = match first {
-            Ok(Ok((protocol::BOOTED, _))) => WorkerNews::Booted(Worker {
+/// The boot task: the worker's first frame says whether the app imported.
+async fn boot(
+    mut worker: Worker,
+    boot_timeout: Duration,
+    kill: Arc<Notify>,
+    news: UnboundedSender<WorkerNews>,
+) {
+    let (id, pid) = (worker.id, worker.pid);
+    let first = tokio::time::timeout(boot_timeout, worker.reader.next_frame()).await;
+    let news_item = match first {
+        Ok(Ok((protocol::BOOTED, _))) => WorkerNews::Booted(worker),
+        Ok(Ok((protocol::ERROR, payload))) => {
+            let report = AppErrorReport::parse(&payload);
+            WorkerNews::BootFailed {
                 id,
                 pid,
-                generation,
-                served: 0,
-                stdin,
-                reader,
-                request_id,
-            }),
-            Ok(Ok((protocol::ERROR, payload))) => {
-                let report = AppErrorReport::parse(&payload);
-                WorkerNews::BootFailed {
-                    id,
-                    pid,
-                    message: report.message,
-                    traceback: report.traceback,
-                }
+                message: report.message,
+                traceback: report.traceback,
             }
-            Ok(_) => WorkerNews::BootFailed {
+        }
+        Ok(_) => WorkerNews::BootFailed {
+            id,
+            pid,
+            message: "the worker exited before it finished importing the app".into(),
+            traceback: None,
+        },
+        Err(_) => {
+            kill.notify_one();
+            WorkerNews::BootFailed {
                 id,
                 pid,
-                message: "the worker exited before it finished importing the app".into(),
+                message: format!(
+                    "importing the app took longer than --timeout {} s",
+                    boot_timeout.as_secs()
+                ),
                 traceback: None,
-            },
-            Err(_) => {
-                boot_kill.notify_one();
-                WorkerNews::BootFailed {
-                    id,
-                    pid,
-                    message: format!(
-                        "importing the app took longer than --timeout {} s",
-                        boot_timeout.as_secs()
-                    ),
-                    traceback: None,
-                }
             }
-        };
-        let _ = news.send(news_item);
-    });
-    Ok(Spawned { pid, kill })
+        }
+    };
+    let _ = news.send(news_item);
 }
 
 /// The JSON of an `X` frame.
