@@ -11,7 +11,7 @@ use super::layout::Pane;
 use super::{duration, pane_block};
 use crate::tutor::app::App;
 use crate::tutor::theme::Theme;
-use crate::tutor::traffic::{Request, ServedBy, Via};
+use crate::tutor::traffic::{Forwarded, Request, ServedBy, Via};
 
 /// The selected request's hops, scrollable.
 pub fn render(frame: &mut Frame, app: &App, area: Rect) {
@@ -68,10 +68,25 @@ fn header_lines<'a>(
     }
 }
 
-/// Every hop of one request as lines.
+/// Every hop of one request as lines, in the order the request travelled them.
 pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
-    let mut lines = Vec::new();
     let direct = req.via() == Via::Direct;
+    let mut lines = vec![summary(req, direct, theme)];
+    as_sent(&mut lines, req, direct, theme);
+    if !direct {
+        at_web_server(&mut lines, req, theme);
+    }
+    environ(&mut lines, req, theme, width);
+    start_response(&mut lines, req, theme);
+    app_error(&mut lines, req, theme);
+    app_output(&mut lines, req, theme);
+    server_errors(&mut lines, req, theme);
+    response(&mut lines, req, theme, width);
+    lines
+}
+
+/// The status and, in words, which layer answered.
+fn summary(req: &Request, direct: bool, theme: &Theme) -> Line<'static> {
     let summary = match req.served_by() {
         Some(ServedBy::Static) => {
             "answered by the web server from disk: the WSGI server never saw it"
@@ -85,158 +100,172 @@ pub fn lines<'a>(req: &'a Request, theme: &Theme, width: u16) -> Vec<Line<'a>> {
         Some(ServedBy::Return) => "answered by the web server's `return` directive",
         None => "in progress…",
     };
-    lines.push(Line::from(vec![
+    Line::from(vec![
         Span::styled(
             req.status().map_or("…".into(), |s| format!("{s} ")),
             theme.status(req.status()),
         ),
         Span::raw(summary),
-    ]));
+    ])
+}
 
-    if let Some(sent) = req.client_request() {
-        let to = if direct { "WSGI server" } else { "web server" };
-        section(
-            &mut lines,
-            theme,
-            format!("① As the client sent it (to the {to}, from {})", sent.peer),
-        );
-        lines.push(Line::styled(
-            format!("  {} {} {}", sent.method, sent.target, sent.version),
-            theme.code,
-        ));
-        header_lines(&mut lines, &sent.headers, &[], theme);
+fn as_sent<'a>(lines: &mut Vec<Line<'a>>, req: &'a Request, direct: bool, theme: &Theme) {
+    let Some(sent) = req.client_request() else {
+        return;
+    };
+    let to = if direct { "WSGI server" } else { "web server" };
+    section(
+        lines,
+        theme,
+        format!("① As the client sent it (to the {to}, from {})", sent.peer),
+    );
+    lines.push(Line::styled(
+        format!("  {} {} {}", sent.method, sent.target, sent.version),
+        theme.code,
+    ));
+    header_lines(lines, &sent.headers, &[], theme);
+}
+
+/// The location chosen, then what the web server did: answer from disk or forward.
+fn at_web_server<'a>(lines: &mut Vec<Line<'a>>, req: &'a Request, theme: &Theme) {
+    if let Some((location, handler)) = &req.location {
+        lines.push(Line::from(vec![
+            Span::styled("  location ", theme.dim),
+            Span::styled(location.as_str(), theme.accent),
+            Span::styled(format!(" → {handler}"), theme.dim),
+        ]));
     }
-    if !direct {
-        if let Some((location, handler)) = &req.location {
-            lines.push(Line::from(vec![
-                Span::styled("  location ", theme.dim),
-                Span::styled(location.as_str(), theme.accent),
-                Span::styled(format!(" → {handler}"), theme.dim),
-            ]));
-        }
-        if let Some((path, status)) = &req.static_served {
-            section(
-                &mut lines,
-                theme,
-                "② The web server answered from disk".into(),
-            );
-            lines.push(Line::raw(format!("  {path} → {status}")));
-        } else if let Some(fwd) = &req.forwarded {
-            section(
-                &mut lines,
-                theme,
-                format!("② As the web server forwarded it (to {})", fwd.upstream),
-            );
-            lines.push(Line::styled(
-                format!("  {} {} {}", req.method(), fwd.uri, fwd.version),
-                theme.code,
-            ));
-            // What the web server set, highlighted; the client's own headers go on as sent.
-            let added: Vec<(String, String)> = fwd
-                .headers
-                .iter()
-                .filter(|(n, _)| fwd.added.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
-                .cloned()
-                .collect();
-            for (name, value) in added {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("+ {name}: "), theme.added),
-                    Span::styled(value, theme.added),
-                ]));
-            }
-            let passed = fwd.headers.len().saturating_sub(
-                fwd.headers
-                    .iter()
-                    .filter(|(n, _)| fwd.added.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
-                    .count(),
-            );
-            lines.push(Line::styled(
-                format!(
-                    "  + set by the web server; {passed} more passed on as the client sent them"
-                ),
-                theme.dim,
-            ));
-        }
+    if let Some((path, status)) = &req.static_served {
+        section(lines, theme, "② The web server answered from disk".into());
+        lines.push(Line::raw(format!("  {path} → {status}")));
+    } else if let Some(fwd) = &req.forwarded {
+        forwarded(lines, req, fwd, theme);
     }
-    if !req.environ.is_empty() {
-        let worker = req
-            .worker_pid()
-            .map_or(String::new(), |p| format!(", worker {p}"));
-        section(
-            &mut lines,
-            theme,
-            format!("③ The environ the app received{worker}"),
-        );
-        let key_width = req
-            .environ
-            .iter()
-            .map(|(k, _)| k.len())
-            .max()
-            .unwrap_or(0)
-            .min(width as usize / 2);
-        for (key, value) in &req.environ {
-            let style = if key.starts_with("HTTP_X_FORWARDED")
-                || key == "REMOTE_ADDR"
-                || key == "HTTP_HOST"
-            {
+}
+
+fn forwarded(lines: &mut Vec<Line<'_>>, req: &Request, fwd: &Forwarded, theme: &Theme) {
+    section(
+        lines,
+        theme,
+        format!("② As the web server forwarded it (to {})", fwd.upstream),
+    );
+    lines.push(Line::styled(
+        format!("  {} {} {}", req.method(), fwd.uri, fwd.version),
+        theme.code,
+    ));
+    // What the web server set, highlighted; the client's own headers go on as sent.
+    let added: Vec<(String, String)> = fwd
+        .headers
+        .iter()
+        .filter(|(n, _)| fwd.added.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
+    let passed = fwd.headers.len().saturating_sub(added.len());
+    for (name, value) in added {
+        lines.push(Line::from(vec![
+            Span::styled(format!("+ {name}: "), theme.added),
+            Span::styled(value, theme.added),
+        ]));
+    }
+    lines.push(Line::styled(
+        format!("  + set by the web server; {passed} more passed on as the client sent them"),
+        theme.dim,
+    ));
+}
+
+/// The environ, the variables the proxy chain shaped highlighted.
+fn environ<'a>(lines: &mut Vec<Line<'a>>, req: &'a Request, theme: &Theme, width: u16) {
+    if req.environ.is_empty() {
+        return;
+    }
+    let worker = req
+        .worker_pid()
+        .map_or(String::new(), |p| format!(", worker {p}"));
+    section(
+        lines,
+        theme,
+        format!("③ The environ the app received{worker}"),
+    );
+    let key_width = req
+        .environ
+        .iter()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(0)
+        .min(width as usize / 2);
+    for (key, value) in &req.environ {
+        let style =
+            if key.starts_with("HTTP_X_FORWARDED") || key == "REMOTE_ADDR" || key == "HTTP_HOST" {
                 theme.added
             } else {
                 theme.text
             };
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {key:key_width$} "), theme.accent),
-                Span::styled(value.as_str(), style),
-            ]));
-        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key:key_width$} "), theme.accent),
+            Span::styled(value.as_str(), style),
+        ]));
     }
-    if let Some((status, headers)) = &req.start_response {
-        section(
-            &mut lines,
-            theme,
-            "④ start_response(status, headers)".into(),
-        );
-        lines.push(Line::styled(format!("  {status}"), theme.code));
-        header_lines(&mut lines, headers, &[], theme);
+}
+
+fn start_response<'a>(lines: &mut Vec<Line<'a>>, req: &'a Request, theme: &Theme) {
+    let Some((status, headers)) = &req.start_response else {
+        return;
+    };
+    section(lines, theme, "④ start_response(status, headers)".into());
+    lines.push(Line::styled(format!("  {status}"), theme.code));
+    header_lines(lines, headers, &[], theme);
+}
+
+fn app_error(lines: &mut Vec<Line<'_>>, req: &Request, theme: &Theme) {
+    let Some((kind, message, traceback)) = &req.app_error else {
+        return;
+    };
+    section(lines, theme, format!("✗ The app failed ({kind})"));
+    lines.push(Line::styled(format!("  {message}"), theme.server_error));
+    for l in traceback.iter().flat_map(|tb| tb.lines()) {
+        lines.push(Line::styled(format!("  {l}"), theme.dim));
     }
-    if let Some((kind, message, traceback)) = &req.app_error {
-        section(&mut lines, theme, format!("✗ The app failed ({kind})"));
-        lines.push(Line::styled(format!("  {message}"), theme.server_error));
-        if let Some(tb) = traceback {
-            for l in tb.lines() {
-                lines.push(Line::styled(format!("  {l}"), theme.dim));
-            }
-        }
+}
+
+fn app_output(lines: &mut Vec<Line<'_>>, req: &Request, theme: &Theme) {
+    if req.app_output.is_empty() {
+        return;
     }
-    if !req.app_output.is_empty() {
-        section(
-            &mut lines,
-            theme,
-            "What the app printed (it goes to the WSGI server's log)".into(),
-        );
-        for line in &req.app_output {
-            lines.push(Line::styled(format!("  {line}"), theme.dim));
-        }
+    section(
+        lines,
+        theme,
+        "What the app printed (it goes to the WSGI server's log)".into(),
+    );
+    for line in &req.app_output {
+        lines.push(Line::styled(format!("  {line}"), theme.dim));
     }
+}
+
+/// The servers' own error lines, under whatever section came last.
+fn server_errors(lines: &mut Vec<Line<'_>>, req: &Request, theme: &Theme) {
     for (process, message) in &req.errors {
         lines.push(Line::styled(
             format!("  {}: {message}", crate::stack::describe(*process)),
             theme.server_error,
         ));
     }
-    if let Some(resp) = req.client_response() {
-        section(
-            &mut lines,
-            theme,
-            format!("⑤ The response the client got ({} bytes)", resp.bytes),
-        );
-        lines.push(Line::styled(
-            format!("  {}", resp.status),
-            theme.status(Some(resp.status)),
-        ));
-        header_lines(&mut lines, &resp.headers, &[], theme);
-        waterfall(&mut lines, req, theme, width);
-    }
-    lines
+}
+
+fn response<'a>(lines: &mut Vec<Line<'a>>, req: &'a Request, theme: &Theme, width: u16) {
+    let Some(resp) = req.client_response() else {
+        return;
+    };
+    section(
+        lines,
+        theme,
+        format!("⑤ The response the client got ({} bytes)", resp.bytes),
+    );
+    lines.push(Line::styled(
+        format!("  {}", resp.status),
+        theme.status(Some(resp.status)),
+    ));
+    header_lines(lines, &resp.headers, &[], theme);
+    waterfall(lines, req, theme, width);
 }
 
 fn waterfall<'a>(lines: &mut Vec<Line<'a>>, req: &Request, theme: &Theme, width: u16) {

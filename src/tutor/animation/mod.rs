@@ -7,10 +7,20 @@
 //! queued request visibly waits. The animation clock only moves while not paused, scaled by
 //! the speed. When more requests arrive than can be shown, the diagram switches to per-edge
 //! counts instead of falling behind, and counts the flights it skipped.
+//!
+//! Here are the flights and the clock; `route.rs` is the route a request takes through
+//! the boxes, `rates.rs` the per-edge counts of the heavy-traffic view.
+
+mod rates;
+mod route;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 
 use super::traffic::{Request, ServedBy, Traffic, Via};
+use rates::EdgeRates;
+pub use route::{Step, Stop, route};
 
 /// Animation time for one step at speed 1×.
 pub const STEP_MS: u64 = 450;
@@ -20,24 +30,6 @@ pub const MAX_FLIGHTS: usize = 4;
 pub const MAX_BACKLOG: usize = 12;
 /// The speeds `[` and `]` step through.
 pub const SPEEDS: [f64; 6] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0];
-
-/// The boxes of the diagram, left to right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
-    Browser,
-    WebServer,
-    WsgiServer,
-    App,
-}
-
-/// One step of a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Along edge `edge` (0: browser–web, 1: web–WSGI, 2: WSGI–app), rightwards if `forward`.
-    Edge { edge: usize, forward: bool },
-    /// Waiting in the WSGI server's queue for a free worker.
-    Queue,
-}
 
 /// How a request ended, for colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,65 +49,6 @@ impl Outcome {
             Some(_) => Outcome::Ok,
         }
     }
-}
-
-/// The route a request takes, as far as it is known, and how many steps have happened.
-pub fn route(req: &Request) -> (Vec<Step>, usize) {
-    use Step::Edge;
-    let fwd = |edge| Edge {
-        edge,
-        forward: true,
-    };
-    let back = |edge| Edge {
-        edge,
-        forward: false,
-    };
-    let mut steps = Vec::new();
-    let mut done = 0;
-    let step = |s: Step, happened: bool, done_so_far: &mut usize, steps: &mut Vec<Step>| {
-        if *done_so_far == steps.len() && happened {
-            *done_so_far += 1;
-        }
-        steps.push(s);
-    };
-    let direct = req.via() == Via::Direct;
-    if !direct {
-        step(fwd(0), true, &mut done, &mut steps);
-        let to_wsgi = req.forwarded.is_some()
-            || req.reached_wsgi()
-            || req
-                .location
-                .as_ref()
-                .is_some_and(|(_, handler)| handler == "proxy");
-        if !to_wsgi {
-            // Static, return, or a web server error before any upstream: it turns back here.
-            let answered = req.web_response.is_some();
-            if answered || req.served_by().is_some() {
-                step(back(0), answered, &mut done, &mut steps);
-            }
-            return (steps, done);
-        }
-        if req.served_by() == Some(ServedBy::WebError) && !req.reached_wsgi() {
-            // The WSGI server did not answer: the 502 starts at the web server.
-            step(back(0), true, &mut done, &mut steps);
-            return (steps, done);
-        }
-        step(fwd(1), req.reached_wsgi(), &mut done, &mut steps);
-    }
-    if req.queued.is_some() {
-        step(Step::Queue, req.dispatched.is_some(), &mut done, &mut steps);
-    }
-    let in_app = req.dispatched.is_some() || req.finished.is_some();
-    let app_done = req.finished.is_some() || req.start_response.is_some();
-    step(fwd(2), in_app, &mut done, &mut steps);
-    step(back(2), app_done, &mut done, &mut steps);
-    if direct {
-        return (steps, done);
-    }
-    let wsgi_answered = req.wsgi_response.is_some() || req.upstream_answered.is_some();
-    step(back(1), wsgi_answered, &mut done, &mut steps);
-    step(back(0), req.web_response.is_some(), &mut done, &mut steps);
-    (steps, done)
 }
 
 /// One request being replayed.
@@ -161,8 +94,7 @@ pub struct Animation {
     last_tick_ms: Option<u64>,
     /// Showing per-edge rates because traffic is too heavy to replay.
     pub rates_mode: bool,
-    /// Requests per edge seen recently, with their wall-clock times (ms).
-    edge_hits: [VecDeque<u64>; 3],
+    rates: EdgeRates,
     /// Flights not shown because traffic was too heavy.
     pub skipped: u64,
 }
@@ -177,7 +109,7 @@ impl Default for Animation {
             clock_ms: 0.0,
             last_tick_ms: None,
             rates_mode: false,
-            edge_hits: Default::default(),
+            rates: EdgeRates::default(),
             skipped: 0,
         }
     }
@@ -230,40 +162,12 @@ impl Animation {
 
     /// Count a finished request on the edges it crossed (for the rates view).
     pub fn count_edges(&mut self, req: &Request, now_ms: u64) {
-        let (steps, _) = route(req);
-        let mut seen = [false; 3];
-        for step in steps {
-            if let Step::Edge { edge, .. } = step {
-                seen[edge] = true;
-            }
-        }
-        for (edge, hit) in seen.into_iter().enumerate() {
-            if hit {
-                self.edge_hits[edge].push_back(now_ms);
-            }
-        }
-        self.expire(now_ms);
-    }
-
-    fn expire(&mut self, now_ms: u64) {
-        for hits in &mut self.edge_hits {
-            while hits.front().is_some_and(|&t| t + 1000 < now_ms) {
-                hits.pop_front();
-            }
-            // Bounded whatever the load: a second at most 100k requests per edge.
-            while hits.len() > 100_000 {
-                hits.pop_front();
-            }
-        }
+        self.rates.count(req, now_ms);
     }
 
     /// Requests per second on each edge over the last second.
     pub fn edge_rates(&self) -> [usize; 3] {
-        [
-            self.edge_hits[0].len(),
-            self.edge_hits[1].len(),
-            self.edge_hits[2].len(),
-        ]
+        self.rates.per_second()
     }
 
     /// Whether the screen must be redrawn on a timer.
@@ -298,7 +202,7 @@ impl Animation {
                 start_ms: self.clock_ms,
             });
         }
-        self.expire(now_ms);
+        self.rates.expire(now_ms);
         if self.rates_mode && self.backlog.is_empty() && self.edge_rates().iter().all(|&n| n < 5) {
             self.rates_mode = false;
         }
@@ -344,108 +248,5 @@ impl Animation {
                 })
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::trace::Event;
-
-    fn traffic(name: &str) -> Traffic {
-        let text = std::fs::read_to_string(format!(
-            "{}/tests/fixtures/scenarios/{name}.jsonl",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
-        let mut t = Traffic::new();
-        for line in text.lines() {
-            t.apply(&serde_json::from_str::<Event>(line).unwrap());
-        }
-        t
-    }
-
-    fn edges(steps: &[Step]) -> Vec<(usize, bool)> {
-        steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Edge { edge, forward } => Some((*edge, *forward)),
-                Step::Queue => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn routes_turn_back_where_the_response_was_written() {
-        let static_req = traffic("static");
-        let (steps, done) = route(static_req.newest().unwrap());
-        assert_eq!(edges(&steps), [(0, true), (0, false)]);
-        assert_eq!(done, 2);
-
-        let app = traffic("app");
-        let (steps, done) = route(app.newest().unwrap());
-        assert_eq!(
-            edges(&steps),
-            [
-                (0, true),
-                (1, true),
-                (2, true),
-                (2, false),
-                (1, false),
-                (0, false)
-            ]
-        );
-        assert_eq!(done, steps.len());
-
-        let bad = traffic("bad_gateway");
-        let (steps, _) = route(bad.newest().unwrap());
-        assert_eq!(edges(&steps), [(0, true), (0, false)]);
-
-        let direct = traffic("direct");
-        let (steps, _) = route(direct.newest().unwrap());
-        assert_eq!(edges(&steps), [(2, true), (2, false)]);
-
-        let queued = traffic("queued");
-        assert!(queued.iter().any(|r| route(r).0.contains(&Step::Queue)));
-    }
-
-    #[test]
-    fn a_flight_walks_at_human_pace_and_pause_freezes_it() {
-        let t = traffic("app");
-        let seq = t.newest().unwrap().seq;
-        let mut anim = Animation::default();
-        anim.add(seq, 0);
-        anim.tick(0, &t);
-        anim.tick(STEP_MS + STEP_MS / 2, &t);
-        let dot = anim.dots(&t)[0];
-        assert!(matches!(
-            dot.position,
-            Position::OnEdge {
-                edge: 1,
-                forward: true,
-                ..
-            }
-        ));
-        anim.paused = true;
-        anim.tick(10 * STEP_MS, &t);
-        assert_eq!(anim.dots(&t)[0], dot);
-        anim.paused = false;
-        anim.tick(20 * STEP_MS, &t);
-        assert!(anim.flights.is_empty());
-        assert!(!anim.in_flight());
-    }
-
-    #[test]
-    fn heavy_traffic_switches_to_rates_and_counts_skipped_flights() {
-        let t = traffic("app");
-        let mut anim = Animation::default();
-        for seq in 0..40 {
-            anim.add(seq, 0);
-        }
-        assert!(anim.rates_mode);
-        assert!(anim.skipped > 0);
-        assert!(anim.flights.len() <= MAX_FLIGHTS);
-        anim.count_edges(t.newest().unwrap(), 5);
-        assert_eq!(anim.edge_rates(), [1, 1, 1]);
     }
 }
