@@ -1,18 +1,15 @@
 //! `wsgi-tutor serve`: both servers as children of one process, requests through both,
 //! and no child left behind when the parent is killed outright.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::ports::{free_port, listening};
+use common::process::{BIN, Killed};
 
 fn get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -29,23 +26,11 @@ fn get(port: u16, path: &str) -> Option<String> {
     Some(text)
 }
 
-fn listening(port: u16) -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn serve_runs_both_servers_and_they_die_with_it() {
     let lab = tempfile::tempdir().unwrap();
     let (web, wsgi) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_wsgi-tutor"))
+    let child = Command::new(BIN)
         .args(["serve", "--app", "builtin:hello", "--workers", "1"])
         .arg("--lab")
         .arg(lab.path())

@@ -2,14 +2,15 @@
 //! keep-alive on HTTP/1.1 and 1.0, garbage, and a bounded fuzz loop that must not kill the
 //! process.
 
-#[path = "support/web_server.rs"]
-mod support;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::Server;
+use common::http::Conn;
+use common::upstream::Upstream;
+use common::web_server::{Server, write_conf};
 
 fn server() -> (tempfile::TempDir, Server) {
     server_with(
@@ -220,7 +221,7 @@ fn half_closed_client_still_gets_its_answer() {
     std::fs::create_dir_all(dir.path().join("html")).unwrap();
     std::fs::write(dir.path().join("html/index.html"), "home").unwrap();
     std::fs::write(dir.path().join("html/a.txt"), "aaa").unwrap();
-    let conf = support::write_conf(
+    let conf = write_conf(
         dir.path(),
         "access_log off;\nserver {\n  listen 127.0.0.1:0;\n  root html;\n}\n",
     );
@@ -304,7 +305,7 @@ fn garbage_is_400() {
 
 #[test]
 fn many_concurrent_keep_alive_clients() {
-    let up = support::Upstream::start();
+    let up = Upstream::start();
     let (_d, s) = server_with(&format!(
         "server {{\n  listen 127.0.0.1:0;\n  root html;\n  location /app/ {{ proxy_pass http://{}; }}\n}}\n",
         up.addr()
@@ -313,7 +314,7 @@ fn many_concurrent_keep_alive_clients() {
     let handles: Vec<_> = (0..32)
         .map(|t| {
             std::thread::spawn(move || {
-                let mut conn = support::Conn::open(port);
+                let mut conn = Conn::open(port);
                 let mut bad = Vec::new();
                 for i in 0..25 {
                     let path = if (t + i) % 2 == 0 {
