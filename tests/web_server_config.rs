@@ -5,6 +5,8 @@ mod common;
 
 use std::path::Path;
 
+use rstest::rstest;
+
 use common::process::{BIN, eventually};
 use common::tools::require_nginx;
 use common::upstream::Upstream;
@@ -386,31 +388,31 @@ fn include_relative_path_and_errors_in_included_file() {
     );
 }
 
-#[test]
-fn full_nginx_conf_and_bare_file_both_work_with_relative_paths() {
-    for full in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("site")).unwrap();
-        std::fs::write(dir.path().join("site/hello.txt"), "hello").unwrap();
-        write_mime(dir.path());
-        let servers = "server {\n  listen 127.0.0.1:0;\n  location /s { alias site; }\n}\n";
-        let conf = if full {
-            format!(
-                "user nobody;\nworker_processes 1;\nevents {{ worker_connections 16; }}\nhttp {{\n  include mime.types;\n  {servers}}}\n"
-            )
-        } else {
-            format!("include mime.types;\n{servers}")
-        };
-        let path = write_conf(dir.path(), &conf);
-        let (ok, out) = test_config(&path);
-        assert!(ok, "full={full}: {out}");
-        // Start from another working directory: relative paths follow the config's folder.
-        let elsewhere = tempfile::tempdir().unwrap();
-        let server = Server::start_from(elsewhere.path(), &path, &[]);
-        let r = server.get("/s/hello.txt");
-        assert_eq!((r.status, r.text().as_str()), (200, "hello"), "full={full}");
-        assert_eq!(r.header("content-type"), Some("text/plain"));
-    }
+#[rstest]
+#[case::full_nginx_conf(true)]
+#[case::bare_file(false)]
+fn full_nginx_conf_and_bare_file_both_work_with_relative_paths(#[case] full: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("site")).unwrap();
+    std::fs::write(dir.path().join("site/hello.txt"), "hello").unwrap();
+    write_mime(dir.path());
+    let servers = "server {\n  listen 127.0.0.1:0;\n  location /s { alias site; }\n}\n";
+    let conf = if full {
+        format!(
+            "user nobody;\nworker_processes 1;\nevents {{ worker_connections 16; }}\nhttp {{\n  include mime.types;\n  {servers}}}\n"
+        )
+    } else {
+        format!("include mime.types;\n{servers}")
+    };
+    let path = write_conf(dir.path(), &conf);
+    let (ok, out) = test_config(&path);
+    assert!(ok, "full={full}: {out}");
+    // Start from another working directory: relative paths follow the config's folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let server = Server::start_from(elsewhere.path(), &path, &[]);
+    let r = server.get("/s/hello.txt");
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"), "full={full}");
+    assert_eq!(r.header("content-type"), Some("text/plain"));
 }
 
 #[test]

@@ -8,6 +8,8 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
+use rstest::rstest;
+
 use common::http::Conn;
 use common::upstream::Upstream;
 use common::web_server::{Server, write_conf};
@@ -274,31 +276,30 @@ fn keepalive_timeout_closes_idle_connections() {
     assert!(conn.closed_within(Duration::from_secs(2)));
 }
 
-#[test]
-fn garbage_is_400() {
+#[rstest]
+#[case::tls_handshake(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")]
+#[case::no_target(b"HELLO\r\n\r\n")]
+#[case::bare_method(b"GET\r\n\r\n")]
+#[case::http_9_9(b"GET / HTTP/9.9\r\nHost: x\r\n\r\n")]
+#[case::header_without_colon(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")]
+#[case::negative_content_length(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")]
+#[case::two_content_lengths(
+    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+)]
+#[case::target_without_slash(b"GET nopath HTTP/1.1\r\nHost: x\r\n\r\n")]
+#[case::bad_percent_escape(b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n")]
+#[case::slash_in_host(b"GET / HTTP/1.1\r\nHost: bad/host\r\n\r\n")]
+fn garbage_is_400(#[case] input: &[u8]) {
     let (_d, s) = server();
-    for input in [
-        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"[..],
-        b"HELLO\r\n\r\n",
-        b"GET\r\n\r\n",
-        b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        b"GET nopath HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: bad/host\r\n\r\n",
-    ] {
-        let r = s.raw(input);
-        match r {
-            Ok(r) => assert!(
-                r.status == 400 || r.status == 505,
-                "{:?} -> {}",
-                String::from_utf8_lossy(input),
-                r.status
-            ),
-            Err(e) => panic!("{:?}: no 400, {e}", String::from_utf8_lossy(input)),
-        }
+    let r = s.raw(input);
+    match r {
+        Ok(r) => assert!(
+            r.status == 400 || r.status == 505,
+            "{:?} -> {}",
+            String::from_utf8_lossy(input),
+            r.status
+        ),
+        Err(e) => panic!("{:?}: no 400, {e}", String::from_utf8_lossy(input)),
     }
     assert_eq!(s.get("/a.txt").status, 200);
 }

@@ -6,6 +6,8 @@ mod common;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use rstest::rstest;
+
 use common::http::Response;
 use common::ports::free_port;
 use common::upstream::{Upstream, parse_echo};
@@ -112,19 +114,21 @@ fn one<'a>(e: &'a std::collections::HashMap<String, Vec<String>>, key: &str) -> 
     e.get(key).and_then(|v| v.first()).map(String::as_str)
 }
 
-#[test]
-fn uri_forwarding_without_and_with_uri_part() {
+/// No URI part in `proxy_pass`: the client's raw URI goes upstream, odd encodings and all.
+#[rstest]
+#[case::encoded_slash_and_params("/odd/%7Euser/a%2fb;p=1?q=%41&r=%2F")]
+#[case::dot_segments("/a//b/./c/../d?x")]
+#[case::encoded_letters("/%41%42C")]
+fn uri_forwarding_without_uri_part_keeps_the_raw_uri(#[case] target: &str) {
     let l = lab();
-    // no URI part: the client's raw URI, odd encodings and all
-    for target in [
-        "/odd/%7Euser/a%2fb;p=1?q=%41&r=%2F",
-        "/a//b/./c/../d?x",
-        "/%41%42C",
-    ] {
-        let r = l.server.get(target);
-        let e = echo(&r);
-        assert_eq!(one(&e, "uri"), Some(target), "raw URI for {target}");
-    }
+    let r = l.server.get(target);
+    let e = echo(&r);
+    assert_eq!(one(&e, "uri"), Some(target), "raw URI for {target}");
+}
+
+#[test]
+fn uri_forwarding_with_uri_part() {
+    let l = lab();
     // with a URI part: the matched prefix replaced
     let r = l.server.get("/api/users/42?full=1");
     assert_eq!(one(&echo(&r), "uri"), Some("/v2/users/42?full=1"));
@@ -528,14 +532,20 @@ fn upstream_redirects_are_rewritten_like_proxy_redirect_default() {
     );
 }
 
-#[test]
-fn upstream_statuses_and_chunked_bodies_pass_through() {
+#[rstest]
+#[case::not_found(404)]
+#[case::internal_error(500)]
+#[case::unavailable(503)]
+fn upstream_statuses_pass_through(#[case] code: u16) {
     let l = lab();
-    for code in [404u16, 500, 503] {
-        let r = l.server.get(&format!("/raw/status/{code}"));
-        assert_eq!(r.status, code);
-        assert_eq!(r.text(), format!("upstream says {code}\n"));
-    }
+    let r = l.server.get(&format!("/raw/status/{code}"));
+    assert_eq!(r.status, code);
+    assert_eq!(r.text(), format!("upstream says {code}\n"));
+}
+
+#[test]
+fn upstream_chunked_bodies_pass_through() {
+    let l = lab();
     let r = l.server.get("/raw/chunked");
     assert_eq!((r.status, r.text().as_str()), (200, "hello world"));
 }

@@ -5,6 +5,8 @@ mod common;
 
 use std::path::Path;
 
+use rstest::rstest;
+
 use common::web_server::Server;
 
 const SECRET: &str = "TOP-SECRET-DO-NOT-SERVE";
@@ -197,7 +199,7 @@ fn forbidden_missing_and_not_allowed() {
 }
 
 #[test]
-fn head_and_content_types() {
+fn head_has_the_headers_of_get() {
     let s = site();
     let get = s.server.get("/static/a.txt");
     let head = s.server.head("/static/a.txt");
@@ -217,19 +219,21 @@ fn head_and_content_types() {
         Some(A_TXT.len().to_string().as_str())
     );
     assert_eq!(get.header("accept-ranges"), Some("bytes"));
-    for (path, ty) in [
-        ("/static/a.txt", "text/plain"),
-        ("/static/style.css", "text/css"),
-        ("/static/page.html", "text/html"),
-        ("/static/data.unknownext", "application/octet-stream"),
-    ] {
-        let r = s.server.get(path);
-        assert_eq!(r.status, 200, "{path}");
-        assert_eq!(r.header("content-type"), Some(ty), "{path}");
-    }
     let r = s.server.get("/static/a.txt");
     assert!(r.header("server").unwrap().starts_with("wsgi-tutor"));
     assert!(r.header("date").is_some());
+}
+
+#[rstest]
+#[case::text("/static/a.txt", "text/plain")]
+#[case::css("/static/style.css", "text/css")]
+#[case::html("/static/page.html", "text/html")]
+#[case::unknown_extension("/static/data.unknownext", "application/octet-stream")]
+fn content_type_from_the_extension(#[case] path: &str, #[case] ty: &str) {
+    let s = site();
+    let r = s.server.get(path);
+    assert_eq!(r.status, 200, "{path}");
+    assert_eq!(r.header("content-type"), Some(ty), "{path}");
 }
 
 #[test]
