@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::http::try_exchange;
 use common::ports::{free_port, listening, wait_closed};
 use common::process::BIN;
 use common::tmux::Tmux;
@@ -17,18 +16,10 @@ use common::tools::require_chromium;
 
 /// GET with extra headers; the status, if any answer came.
 fn get(port: u16, path: &str, headers: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
+    let raw = format!(
         "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: e2e-test\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
+    );
+    try_exchange(port, raw.as_bytes(), Duration::from_secs(10)).map(|r| r.status)
 }
 
 /// A tutor running in a private tmux server, killed at the end whatever happens.

@@ -157,6 +157,20 @@ pub fn request(
     parse_response(&raw, method == "HEAD")
 }
 
+/// Send `raw` on a fresh connection and read until the server closes it: the response, or
+/// `None` when nothing listens, nothing came back in time or the head is not complete (a
+/// server still starting, or gone).
+pub fn try_exchange(port: u16, raw: &[u8], timeout: Duration) -> Option<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream.write_all(raw).ok()?;
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).ok()?;
+    let head_only = raw.starts_with(b"HEAD ");
+    parse_head(&bytes).ok()?;
+    Some(parse_response(&bytes, head_only))
+}
+
 /// A connection that reads responses one at a time, as they are framed.
 pub struct Conn {
     pub reader: BufReader<TcpStream>,
