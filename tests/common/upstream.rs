@@ -125,6 +125,50 @@ fn set_linger_zero(stream: &TcpStream) {
     }
 }
 
+/// A request's line and headers, as the upstream read them.
+struct RequestHead {
+    method: String,
+    target: String,
+    version: String,
+    headers: Vec<(String, String)>,
+}
+
+/// Read one request head (blank lines before it skipped) and parse it with `httparse`;
+/// `None` when the connection ends first or the head does not parse.
+fn read_request_head(reader: &mut impl BufRead) -> std::io::Result<Option<RequestHead>> {
+    let mut head = Vec::new();
+    loop {
+        if reader.read_until(b'\n', &mut head)? == 0 {
+            return Ok(None);
+        }
+        if head.iter().all(u8::is_ascii_whitespace) {
+            head.clear();
+        } else if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n") {
+            break;
+        }
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut parsed = httparse::Request::new(&mut headers);
+    let Ok(httparse::Status::Complete(_)) = parsed.parse(&head) else {
+        return Ok(None);
+    };
+    Ok(Some(RequestHead {
+        method: parsed.method.unwrap_or("").to_owned(),
+        target: parsed.path.unwrap_or("").to_owned(),
+        version: format!("HTTP/1.{}", parsed.version.unwrap_or(1)),
+        headers: parsed
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).trim().to_owned(),
+                )
+            })
+            .collect(),
+    }))
+}
+
 fn serve_upstream_conn(
     stream: TcpStream,
     port: u16,
@@ -135,32 +179,15 @@ fn serve_upstream_conn(
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream.try_clone()?;
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let Some(RequestHead {
+            method,
+            target,
+            version,
+            headers,
+        }) = read_request_head(&mut reader)?
+        else {
             return Ok(());
-        }
-        let line = line.trim_end().to_owned();
-        if line.is_empty() {
-            continue;
-        }
-        let mut parts = line.split(' ');
-        let method = parts.next().unwrap_or("").to_owned();
-        let target = parts.next().unwrap_or("").to_owned();
-        let version = parts.next().unwrap_or("").to_owned();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 {
-                return Ok(());
-            }
-            let h = h.trim_end_matches(['\r', '\n']);
-            if h.is_empty() {
-                break;
-            }
-            if let Some((n, v)) = h.split_once(':') {
-                headers.push((n.trim().to_owned(), v.trim().to_owned()));
-            }
-        }
+        };
         let get = |name: &str| {
             headers
                 .iter()
