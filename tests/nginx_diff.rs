@@ -3,10 +3,9 @@
 //! headers, generated pages and what the upstream saw is printed as a table. Differences we
 //! keep on purpose are in [`ALLOWED`], each with its reason; any other one fails the test.
 //!
-//! Skipped (with a message) when nginx is not installed (`apt-get install nginx-light`).
+//! Needs nginx (`apt-get install nginx-light`): without it the tests fail, saying so.
 
-#[path = "support/web_server.rs"]
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,7 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use support::{Server, Upstream, free_port};
+use common::http::{Conn, Response};
+use common::ports::free_port;
+use common::process::Lines;
+use common::tools::require_nginx;
+use common::upstream::Upstream;
+use common::web_server::Server;
 
 /// Differences kept on purpose: (case name, field, why).
 const ALLOWED: &[(&str, &str, &str)] = &[
@@ -95,18 +99,6 @@ fn allowed(case: &str, field: &str) -> Option<&'static str> {
 
 const SECRET: &str = "TOP-SECRET-DO-NOT-SERVE";
 const A_TXT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
-
-fn find_nginx() -> Option<PathBuf> {
-    for p in ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"] {
-        if Path::new(p).exists() {
-            return Some(p.into());
-        }
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("nginx"))
-        .find(|p| p.exists())
-}
 
 fn make_site(root: &Path) {
     std::fs::copy(
@@ -746,8 +738,8 @@ struct Seen {
     secret: bool,
 }
 
-fn send(port: u16, case: &Case) -> Result<support::Response, String> {
-    let mut conn = support::Conn::open(port);
+fn send(port: u16, case: &Case) -> Result<Response, String> {
+    let mut conn = Conn::open(port);
     conn.set_read_timeout(Duration::from_secs(10));
     conn.send(&case.raw);
     conn.read_response(case.head)
@@ -964,12 +956,7 @@ fn start_nginx(nginx: &Path, prefix: &Path, conf: &Path, port: u16) -> Option<Ng
 
 #[test]
 fn same_answers_as_nginx() {
-    let Some(nginx_bin) = find_nginx() else {
-        eprintln!(
-            "nginx_diff: nginx is not installed (apt-get install nginx-light); skipping the differential test"
-        );
-        return;
-    };
+    let nginx_bin = require_nginx();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     make_site(&root);
@@ -1027,7 +1014,7 @@ fn levels(text: &str) -> String {
 /// Where to read each server's error log, to compare what they log per request.
 struct Logs<'a> {
     nginx_file: PathBuf,
-    ours: &'a support::Lines,
+    ours: &'a Lines,
     /// Replaced by ROOT in log lines.
     root: String,
     ports: Vec<(u16, &'static str)>,
@@ -1212,12 +1199,7 @@ fn copy_dir(from: &Path, to: &Path) {
 /// run with the copied lab folder as its prefix, and in ours: configs travel both ways.
 #[test]
 fn lab_config_same_as_nginx() {
-    let Some(nginx_bin) = find_nginx() else {
-        eprintln!(
-            "nginx_diff: nginx is not installed (apt-get install nginx-light); skipping the differential test"
-        );
-        return;
-    };
+    let nginx_bin = require_nginx();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");

@@ -1,51 +1,26 @@
 //! `wsgi-tutor serve`: both servers as children of one process, requests through both,
 //! and no child left behind when the parent is killed outright.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::http::{Response, try_exchange};
+use common::ports::{free_port, listening};
+use common::process::{BIN, Killed};
 
-fn get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    Some(text)
-}
-
-fn listening(port: u16) -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn get(port: u16, path: &str) -> Option<Response> {
+    let raw = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    try_exchange(port, raw.as_bytes(), Duration::from_secs(10))
 }
 
 #[test]
 fn serve_runs_both_servers_and_they_die_with_it() {
     let lab = tempfile::tempdir().unwrap();
     let (web, wsgi) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_wsgi-tutor"))
+    let child = Command::new(BIN)
         .args(["serve", "--app", "builtin:hello", "--workers", "1"])
         .arg("--lab")
         .arg(lab.path())
@@ -81,10 +56,18 @@ fn serve_runs_both_servers_and_they_die_with_it() {
     // The lab was written, and the app answers through the web server.
     assert!(lab.path().join("nginx.conf").is_file());
     let page = get(web, "/").unwrap();
-    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    assert!(page.to_lowercase().contains("server: wsgi-tutor"), "{page}");
+    assert_eq!(
+        (page.version.as_str(), page.status),
+        ("HTTP/1.1", 200),
+        "{page:?}"
+    );
+    assert!(
+        page.header("server")
+            .is_some_and(|s| s.starts_with("wsgi-tutor")),
+        "{page:?}"
+    );
     let listing = get(web, "/static/").unwrap();
-    assert!(listing.contains("index.html"), "{listing}");
+    assert!(listing.text().contains("index.html"), "{listing:?}");
     let banner: Vec<String> = rx.try_iter().collect();
     assert!(
         banner

@@ -1,6 +1,8 @@
 //! `App::update` driven by scripted messages and recorded trace events: state and effects
 //! asserted, no terminal.
 
+mod common;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use wsgi_tutor::control::Command;
 use wsgi_tutor::trace::{Event, Process};
@@ -12,16 +14,7 @@ use wsgi_tutor::tutor::theme::{Theme, ThemeKind};
 use wsgi_tutor::tutor::traffic::ServedBy;
 use wsgi_tutor::tutor::ui::layout::Pane;
 
-fn scenario(name: &str) -> Vec<Event> {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/scenarios/{name}.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use common::scenarios::scenario;
 
 fn app() -> App {
     let (lessons, errors) = lessons::load(None);

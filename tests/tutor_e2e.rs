@@ -1,50 +1,30 @@
 //! The tutor for real, in tmux: a request sent with an HTTP client appears in the traffic
 //! list and the inspector shows its environ; `q` leaves no server behind; SIGKILL of the
-//! tutor leaves no child listening either. Skipped when tmux is not installed.
+//! tutor leaves no child listening either. Needs tmux (and Chromium for the browser test):
+//! a missing one fails the test, naming it.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn listening(port: u16) -> bool {
-    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
-}
+use common::http::try_exchange;
+use common::ports::{free_port, listening, wait_closed};
+use common::process::BIN;
+use common::tmux::Tmux;
+use common::tools::require_chromium;
 
 /// GET with extra headers; the status, if any answer came.
 fn get(port: u16, path: &str, headers: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(
-        stream,
+    let raw = format!(
         "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: e2e-test\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    text.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn has_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    );
+    try_exchange(port, raw.as_bytes(), Duration::from_secs(10)).map(|r| r.status)
 }
 
 /// A tutor running in a private tmux server, killed at the end whatever happens.
 struct Session {
-    socket: String,
+    tmux: Tmux,
     web: u16,
     wsgi: u16,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
@@ -61,74 +41,34 @@ impl Session {
         let state = tempfile::tempdir().unwrap();
         prepare(state.path());
         let (web, wsgi) = (free_port(), free_port());
-        let socket = format!("wsgi-tutor-{name}-{}", std::process::id());
         let command = format!(
-            "exec '{}' --lab '{}' --state-dir '{}' --web-port {web} --wsgi-port {wsgi} --workers 1",
-            env!("CARGO_BIN_EXE_wsgi-tutor"),
+            "exec '{BIN}' --lab '{}' --state-dir '{}' --web-port {web} --wsgi-port {wsgi} --workers 1",
             lab.path().display(),
             state.path().display(),
         );
-        let status = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-s",
-                "e2e",
-            ])
-            .args(["-x", "120", "-y", "90", &command])
-            .status()
-            .unwrap();
-        assert!(status.success());
         Session {
-            socket,
+            tmux: Tmux::start(name, &command, 120, 90),
             web,
             wsgi,
             _dirs: (lab, state),
         }
     }
 
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-t", "e2e"])
+        self.tmux.screen()
     }
 
     fn keys(&self, keys: &str) {
-        self.tmux(&["send-keys", "-t", "e2e", keys]);
+        self.tmux.keys(keys);
     }
 
     fn tutor_pid(&self) -> u32 {
-        self.tmux(&["display", "-p", "-t", "e2e", "#{pane_pid}"])
-            .trim()
-            .parse()
-            .unwrap()
+        self.tmux.pane_pid()
     }
 
     /// Wait until the screen shows every text, or fail showing the screen.
-    fn wait_for(&self, texts: &[&str], within: Duration) -> String {
-        let end = Instant::now() + within;
-        loop {
-            let screen = self.screen();
-            if texts.iter().all(|t| screen.contains(t)) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < end,
-                "waited for {texts:?}; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn wait_for(&self, within: Duration, texts: &[&str]) -> String {
+        self.tmux.wait_for(within, texts)
     }
 
     /// Wait until the app answers through both servers.
@@ -145,37 +85,17 @@ impl Session {
     }
 }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-    }
-}
-
-fn wait_closed(ports: &[u16], within: Duration) -> Vec<u16> {
-    let end = Instant::now() + within;
-    loop {
-        let open: Vec<u16> = ports.iter().copied().filter(|p| listening(*p)).collect();
-        if open.is_empty() || Instant::now() > end {
-            return open;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn a_curl_request_shows_in_the_traffic_list_and_the_inspector_shows_its_environ() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
     let session = Session::start("environ");
-    session.wait_for(&["Diagram", "Traffic"], Duration::from_secs(10));
+    session.wait_for(Duration::from_secs(10), &["Diagram", "Traffic"]);
     session.wait_ready();
     assert_eq!(
         get(session.web, "/environ?from=e2e", "X-Color: teal\r\n"),
         Some(200)
     );
     let screen = session.wait_for(
+        Duration::from_secs(10),
         &[
             "/environ?from=e2e",
             "The environ the app received",
@@ -183,12 +103,11 @@ fn a_curl_request_shows_in_the_traffic_list_and_the_inspector_shows_its_environ(
             "teal",
             "QUERY_STRING",
         ],
-        Duration::from_secs(10),
     );
     assert!(screen.contains(&format!(":{}", session.web)), "{screen}");
     // A static file never reaches the WSGI server, and the list says so.
     assert_eq!(get(session.web, "/static/style.css", ""), Some(200));
-    session.wait_for(&["/static/style.css", "static"], Duration::from_secs(10));
+    session.wait_for(Duration::from_secs(10), &["/static/style.css", "static"]);
 
     session.keys("q");
     let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
@@ -197,10 +116,6 @@ fn a_curl_request_shows_in_the_traffic_list_and_the_inspector_shows_its_environ(
 
 #[test]
 fn stopping_the_wsgi_server_turns_app_requests_into_502_from_the_web_server() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
     let session = Session::start("stop");
     session.wait_ready();
     session.keys("s");
@@ -209,17 +124,13 @@ fn stopping_the_wsgi_server_turns_app_requests_into_502_from_the_web_server() {
         "the WSGI server still listens"
     );
     assert_eq!(get(session.web, "/", ""), Some(502));
-    session.wait_for(&["stopped", "502", "web error"], Duration::from_secs(10));
+    session.wait_for(Duration::from_secs(10), &["stopped", "502", "web error"]);
     session.keys("s");
     session.wait_ready();
 }
 
 #[test]
 fn sigkill_of_the_tutor_leaves_no_child_listening() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
     let session = Session::start("kill");
     session.wait_ready();
     assert!(listening(session.wsgi));
@@ -231,17 +142,6 @@ fn sigkill_of_the_tutor_leaves_no_child_listening() {
     assert!(status.success());
     let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
     assert!(open.is_empty(), "children still listening: {open:?}");
-}
-
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| {
-            Command::new(name)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
 }
 
 /// The traffic row for a path, as the screen shows it.
@@ -260,14 +160,7 @@ fn row<'a>(screen: &'a str, path: &str) -> Option<&'a str> {
 
 #[test]
 fn a_real_browsers_requests_all_appear_with_the_right_served_by() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
-    let Some(browser) = chromium() else {
-        eprintln!("skipped: chromium is not installed");
-        return;
-    };
+    let browser = require_chromium();
     let session = Session::start("browser");
     session.wait_ready();
     let profile = tempfile::tempdir().unwrap();
@@ -331,10 +224,6 @@ fn a_real_browsers_requests_all_appear_with_the_right_served_by() {
 
 #[test]
 fn sigterm_stops_the_tutor_and_both_servers() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
     let session = Session::start("term");
     session.wait_ready();
     let pid = session.tutor_pid();
@@ -354,28 +243,24 @@ fn sigterm_stops_the_tutor_and_both_servers() {
 
 #[test]
 fn the_request_menu_sends_a_real_request_through_both_servers() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
     let session = Session::start("menu");
     session.wait_ready();
     session.keys("m");
     session.wait_for(
+        Duration::from_secs(10),
         &[
             "Send a request",
             &format!("curl -i 'http://127.0.0.1:{}/'", session.web),
         ],
-        Duration::from_secs(10),
     );
     session.keys("Enter");
     let screen = session.wait_for(
+        Duration::from_secs(15),
         &[
             "GET / → 200",
             "user-agent: wsgi-tutor/0.1",
             "x-forwarded-for",
         ],
-        Duration::from_secs(15),
     );
     assert!(
         row(&screen, "/").is_some_and(|line| line.contains("WSGI")),
@@ -385,17 +270,13 @@ fn the_request_menu_sends_a_real_request_through_both_servers() {
 
 #[test]
 fn lesson_three_traffic_tasks_complete_from_real_requests_and_are_saved() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
     let session = Session::start("lesson3");
-    session.wait_for(&["Lesson 1/"], Duration::from_secs(10));
+    session.wait_for(Duration::from_secs(10), &["Lesson 1/"]);
     session.keys("n");
     session.keys("n");
     session.wait_for(
-        &["Lesson 3/", "The web server decides"],
         Duration::from_secs(10),
+        &["Lesson 3/", "The web server decides"],
     );
     session.wait_ready();
     // The wrong way first: straight to the WSGI server does not count for "static-file".
@@ -423,7 +304,7 @@ fn lesson_three_traffic_tasks_complete_from_real_requests_and_are_saved() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(progress["current"], "web-server-decides");
-    session.wait_for(&["☑ Fetch /static/style.css"], Duration::from_secs(5));
+    session.wait_for(Duration::from_secs(5), &["☑ Fetch /static/style.css"]);
     session.keys("q");
     let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
     assert!(open.is_empty(), "still listening after q: {open:?}");
@@ -431,14 +312,10 @@ fn lesson_three_traffic_tasks_complete_from_real_requests_and_are_saved() {
 
 #[test]
 fn a_corrupt_progress_file_is_kept_aside_and_the_tutor_starts() {
-    if !has_tmux() {
-        eprintln!("skipped: tmux is not installed");
-        return;
-    }
     let session = Session::start_with_state("corrupt", |state| {
         std::fs::write(state.join("progress.json"), "{ this is not json").unwrap();
     });
-    session.wait_for(&["Lesson 1/", "could not be used"], Duration::from_secs(10));
+    session.wait_for(Duration::from_secs(10), &["Lesson 1/", "could not be used"]);
     let state = session._dirs.1.path();
     let kept: Vec<_> = std::fs::read_dir(state)
         .unwrap()

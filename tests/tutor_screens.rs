@@ -1,30 +1,45 @@
 //! Whole screens on ratatui's TestBackend at 120x40 and 80x24, as insta snapshots, fed
-//! with recorded trace events (times on screen count from the first recorded event).
+//! with recorded trace events (times on screen count from the first recorded event). The
+//! lessons come from the fixture pack in tests/fixtures/lessons, so rewording a bundled
+//! lesson leaves these snapshots alone.
+
+mod common;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use wsgi_tutor::trace::Event;
 use wsgi_tutor::tutor::app::{App, Msg, Planned, ServerState};
 use wsgi_tutor::tutor::lessons;
 use wsgi_tutor::tutor::theme::{Theme, ThemeKind};
 use wsgi_tutor::tutor::ui;
 
-fn scenario(name: &str) -> Vec<Event> {
-    let text = std::fs::read_to_string(format!(
-        "{}/tests/fixtures/scenarios/{name}.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+use common::lessons::fixture_lessons;
+use common::scenarios::scenario;
+
+/// The lab and state paths, and the clients' ephemeral ports of the recordings, by name:
+/// the snapshots say what is shown there, not where a recording was made.
+const FILTERS: &[(&str, &str)] = &[
+    (r"/home/learner/lab", "[lab]"),
+    (r"/state/", "[state]/"),
+    (
+        r"127\.0\.0\.1:(3[2-9]\d{3}|[45]\d{4}|60\d{3})\b",
+        "127.0.0.1:[client port]",
+    ),
+];
+
+/// Snapshot the screen of `app`, through [`FILTERS`], named after the test.
+macro_rules! assert_screen {
+    ($app:expr) => {
+        insta::with_settings!({ filters => FILTERS.to_vec() }, {
+            let screen = screen(&$app);
+            insta::assert_snapshot!(screen);
+        })
+    };
 }
 
 fn app(width: u16, height: u16, scenario_name: Option<&str>) -> App {
     lessons::warm_up();
-    let (lessons, _) = lessons::load(None);
-    let mut app = App::new(lessons, Theme::new(ThemeKind::Dark), true);
+    let mut app = App::new(fixture_lessons(), Theme::new(ThemeKind::Dark), true);
     app.update(Msg::Resize(width, height));
     app.update(Msg::Planned(Planned {
         web_port: 8080,
@@ -76,7 +91,7 @@ fn wide_before_any_request() {
     // Only the servers' start: no request yet, no task done.
     app.watch.traffic = Default::default();
     app.resume(wsgi_tutor::lessons::progress::Progress::new());
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
@@ -89,7 +104,7 @@ fn wide_with_traffic_inspecting_a_proxied_request() {
         app.update(key('j'));
     }
     assert_eq!(app.watch.selected_request().unwrap().path(), "/");
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
@@ -97,7 +112,7 @@ fn wide_mid_flight_a_static_request_turns_back() {
     let mut app = app(120, 40, Some("static"));
     app.update(Msg::Tick { now_ms: 0 });
     app.update(Msg::Tick { now_ms: 650 });
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
@@ -105,14 +120,14 @@ fn wide_queued_requests_wait_at_the_wsgi_server() {
     let mut app = app(120, 40, Some("queued"));
     app.update(Msg::Tick { now_ms: 0 });
     app.update(Msg::Tick { now_ms: 1000 });
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
 fn wide_help_overlay() {
     let mut app = app(120, 40, None);
     app.update(key('?'));
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
@@ -121,14 +136,14 @@ fn small_tabs_lesson() {
     settle(&mut app);
     app.update(press(KeyCode::Tab));
     app.update(press(KeyCode::Tab));
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
 fn small_tabs_traffic_after_a_502() {
     let mut app = app(80, 24, Some("all"));
     settle(&mut app);
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
@@ -139,7 +154,7 @@ fn small_tabs_inspector_of_an_app_error() {
     for _ in 0..28 {
         app.update(key('j'));
     }
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
@@ -150,13 +165,13 @@ fn small_request_menu() {
     app.update(key('j'));
     app.update(key('j'));
     app.update(key('j'));
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
 fn below_the_minimum_size() {
     let app = app(50, 12, None);
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]
@@ -167,7 +182,7 @@ fn wide_inspector_grows_when_it_has_the_focus() {
         app.update(key('j'));
     }
     app.update(press(KeyCode::Enter));
-    insta::assert_snapshot!(screen(&app));
+    assert_screen!(app);
 }
 
 #[test]

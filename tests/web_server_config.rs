@@ -1,12 +1,16 @@
 //! The web server's configuration: every directive of the subset, `-t`, nginx-style errors
 //! with file and line, `include`, full and bare files, relative paths.
 
-#[path = "support/web_server.rs"]
-mod support;
+mod common;
 
 use std::path::Path;
 
-use support::{Server, Upstream, test_config, write_conf};
+use rstest::rstest;
+
+use common::process::{BIN, eventually};
+use common::tools::require_nginx;
+use common::upstream::Upstream;
+use common::web_server::{Server, test_config, write_conf};
 
 fn check(conf: &str) -> (bool, String, std::path::PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -189,7 +193,7 @@ fn every_directive_is_accepted_and_takes_effect() {
 
     // access_log with a custom format, in a file relative to the config
     assert!(
-        support::eventually(std::time::Duration::from_secs(5), || {
+        eventually(std::time::Duration::from_secs(5), || {
             std::fs::read_to_string(dir.path().join("logs/access.log"))
                 .map(|t| t.contains("127.0.0.1 \"GET /exact HTTP/1.1\" 200 "))
                 .unwrap_or(false)
@@ -201,7 +205,7 @@ fn every_directive_is_accepted_and_takes_effect() {
     assert_eq!(r.status, 404);
     assert_eq!(r.text(), "custom not found", "error_page");
     assert!(
-        support::eventually(std::time::Duration::from_secs(5), || {
+        eventually(std::time::Duration::from_secs(5), || {
             std::fs::read_to_string(dir.path().join("logs/error.log"))
                 .map(|t| t.contains("[error]") && t.contains("nothing-here"))
                 .unwrap_or(false)
@@ -226,7 +230,7 @@ fn dash_t_ok_and_failed_exit_status() {
         path.display()
     )));
     // exit status is exactly 1, as nginx's
-    let status = std::process::Command::new(support::BIN)
+    let status = std::process::Command::new(BIN)
         .args(["web-server", "-t", "-c"])
         .arg(&path)
         .output()
@@ -384,38 +388,38 @@ fn include_relative_path_and_errors_in_included_file() {
     );
 }
 
-#[test]
-fn full_nginx_conf_and_bare_file_both_work_with_relative_paths() {
-    for full in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("site")).unwrap();
-        std::fs::write(dir.path().join("site/hello.txt"), "hello").unwrap();
-        write_mime(dir.path());
-        let servers = "server {\n  listen 127.0.0.1:0;\n  location /s { alias site; }\n}\n";
-        let conf = if full {
-            format!(
-                "user nobody;\nworker_processes 1;\nevents {{ worker_connections 16; }}\nhttp {{\n  include mime.types;\n  {servers}}}\n"
-            )
-        } else {
-            format!("include mime.types;\n{servers}")
-        };
-        let path = write_conf(dir.path(), &conf);
-        let (ok, out) = test_config(&path);
-        assert!(ok, "full={full}: {out}");
-        // Start from another working directory: relative paths follow the config's folder.
-        let elsewhere = tempfile::tempdir().unwrap();
-        let server = Server::start_from(elsewhere.path(), &path, &[]);
-        let r = server.get("/s/hello.txt");
-        assert_eq!((r.status, r.text().as_str()), (200, "hello"), "full={full}");
-        assert_eq!(r.header("content-type"), Some("text/plain"));
-    }
+#[rstest]
+#[case::full_nginx_conf(true)]
+#[case::bare_file(false)]
+fn full_nginx_conf_and_bare_file_both_work_with_relative_paths(#[case] full: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("site")).unwrap();
+    std::fs::write(dir.path().join("site/hello.txt"), "hello").unwrap();
+    write_mime(dir.path());
+    let servers = "server {\n  listen 127.0.0.1:0;\n  location /s { alias site; }\n}\n";
+    let conf = if full {
+        format!(
+            "user nobody;\nworker_processes 1;\nevents {{ worker_connections 16; }}\nhttp {{\n  include mime.types;\n  {servers}}}\n"
+        )
+    } else {
+        format!("include mime.types;\n{servers}")
+    };
+    let path = write_conf(dir.path(), &conf);
+    let (ok, out) = test_config(&path);
+    assert!(ok, "full={full}: {out}");
+    // Start from another working directory: relative paths follow the config's folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let server = Server::start_from(elsewhere.path(), &path, &[]);
+    let r = server.get("/s/hello.txt");
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"), "full={full}");
+    assert_eq!(r.header("content-type"), Some("text/plain"));
 }
 
 #[test]
 fn config_error_at_startup_exits_1_with_emerg() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_conf(dir.path(), "server {\n  listen 127.0.0.1:0;\n  wat;\n}\n");
-    let out = std::process::Command::new(support::BIN)
+    let out = std::process::Command::new(BIN)
         .args(["web-server", "-c"])
         .arg(&path)
         .output()
@@ -433,13 +437,7 @@ fn config_error_at_startup_exits_1_with_emerg() {
 
 #[test]
 fn every_directive_config_is_valid_for_real_nginx_too() {
-    let Some(nginx) = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        eprintln!("nginx not found: skipping the nginx -t cross-check");
-        return;
-    };
+    let nginx = require_nginx();
     let dir = tempfile::tempdir().unwrap();
     write_mime(dir.path());
     std::fs::create_dir_all(dir.path().join("logs")).unwrap();

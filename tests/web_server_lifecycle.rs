@@ -1,12 +1,15 @@
 //! Logs (combined access log, error log levels), reload (SIGHUP, --control-stdin, broken
 //! config keeps serving), graceful SIGTERM, and the trace events of a request.
 
-#[path = "support/web_server.rs"]
-mod support;
+mod common;
 
 use std::time::Duration;
 
-use support::{Server, Upstream, eventually, write_conf};
+use common::http::Conn;
+use common::ports::free_port;
+use common::process::{BIN, eventually};
+use common::upstream::Upstream;
+use common::web_server::{Server, write_conf};
 
 fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
@@ -100,7 +103,7 @@ fn error_log_levels() {
     std::fs::create_dir_all(dir.path().join("html")).unwrap();
     let conf = "error_log stderr crit;\nserver {\n  listen 127.0.0.1:0;\n  root html;\n  location = /port { return 200 ok; }\n}\n";
     let path = write_conf(dir.path(), conf);
-    let mut child = std::process::Command::new(support::BIN)
+    let mut child = std::process::Command::new(BIN)
         .args(["web-server", "-c"])
         .arg(&path)
         .stderr(std::process::Stdio::piped())
@@ -128,14 +131,9 @@ fn sighup_reloads_a_valid_config_and_keeps_the_old_on_error() {
     assert_eq!(s.get("/v").text(), "one");
     write_conf(dir.path(), &reload_conf("two"));
     s.signal(libc::SIGHUP);
-    assert!(
-        s.stderr
-            .wait_for(Duration::from_secs(5), |l| l
-                .contains("configuration reloaded"))
-            .is_some(),
-        "{}",
-        s.stderr.text()
-    );
+    s.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("configuration reloaded")
+    });
     assert!(eventually(Duration::from_secs(5), || s.get("/v").text() == "two"));
 
     write_conf(
@@ -145,8 +143,7 @@ fn sighup_reloads_a_valid_config_and_keeps_the_old_on_error() {
     s.signal(libc::SIGHUP);
     let line = s
         .stderr
-        .wait_for(Duration::from_secs(5), |l| l.contains("[emerg]"))
-        .unwrap_or_else(|| panic!("no [emerg] line: {}", s.stderr.text()));
+        .wait_for(Duration::from_secs(5), |l| l.contains("[emerg]"));
     assert!(line.contains("unknown directive \"oops\""), "{line}");
     assert!(line.contains(":4"), "{line}");
     std::thread::sleep(Duration::from_millis(200));
@@ -156,11 +153,9 @@ fn sighup_reloads_a_valid_config_and_keeps_the_old_on_error() {
         "the old configuration keeps serving"
     );
     // a trace event says so
-    assert!(
-        s.wait_event(Duration::from_secs(2), |e| e["event"] == "config_reloaded"
-            && e["ok"] == false)
-            .is_some()
-    );
+    s.wait_event(Duration::from_secs(2), |e| {
+        e["event"] == "config_reloaded" && e["ok"] == false
+    });
 }
 
 #[test]
@@ -193,7 +188,7 @@ fn control_stdin_end_of_input_stops_the_server() {
 #[test]
 fn reload_moves_listeners() {
     let dir = tempfile::tempdir().unwrap();
-    let first = support::free_port();
+    let first = free_port();
     let conf = |port: u16, text: &str| {
         format!(
             "server {{\n  listen 127.0.0.1:{port};\n  location = /v {{ return 200 \"{text}\"; }}\n}}\n"
@@ -202,7 +197,7 @@ fn reload_moves_listeners() {
     let s = Server::start(dir.path(), &conf(first, "one"));
     assert_eq!(s.port, first);
     assert_eq!(s.get("/v").text(), "one");
-    let second = support::free_port();
+    let second = free_port();
     write_conf(dir.path(), &conf(second, "two"));
     s.signal(libc::SIGHUP);
     assert!(
@@ -212,7 +207,7 @@ fn reload_moves_listeners() {
         "{}",
         s.stderr.text()
     );
-    let mut conn = support::Conn::open(second);
+    let mut conn = Conn::open(second);
     conn.send_request("GET", "/v", &[], b"");
     assert_eq!(conn.read_response(false).unwrap().text(), "two");
     assert!(
@@ -234,7 +229,7 @@ fn sigterm_finishes_in_flight_requests_then_exits_0() {
     let mut s = Server::start(dir.path(), &conf);
     let port = s.port;
     let slow = std::thread::spawn(move || {
-        let mut conn = support::Conn::open(port);
+        let mut conn = Conn::open(port);
         conn.send_request("GET", "/sleep/1500", &[], b"");
         conn.read_response(false)
     });
@@ -260,9 +255,7 @@ fn trace_of_a_static_request() {
     let conf = "server {\n  listen 127.0.0.1:0;\n  location /static { alias static; }\n}\n";
     let s = Server::start(dir.path(), conf);
     assert_eq!(s.get("/static/a.txt").status, 200);
-    let sent = s
-        .wait_event(Duration::from_secs(5), |e| e["event"] == "response_sent")
-        .expect("response_sent");
+    let sent = s.wait_event(Duration::from_secs(5), |e| e["event"] == "response_sent");
     let id = sent["request_id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 32);
     let events = s.events_of(&id);
@@ -316,11 +309,9 @@ fn trace_of_a_proxied_request() {
         .header("x-request-id")
         .unwrap()
         .to_owned();
-    assert!(
-        s.wait_event(Duration::from_secs(5), |e| e["event"] == "response_sent"
-            && e["request_id"] == upstream_id.as_str())
-            .is_some()
-    );
+    s.wait_event(Duration::from_secs(5), |e| {
+        e["event"] == "response_sent" && e["request_id"] == upstream_id.as_str()
+    });
     let events = s.events_of(&upstream_id);
     let kinds: Vec<&str> = events
         .iter()

@@ -2,14 +2,17 @@
 //! keep-alive on HTTP/1.1 and 1.0, garbage, and a bounded fuzz loop that must not kill the
 //! process.
 
-#[path = "support/web_server.rs"]
-mod support;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::Server;
+use rstest::rstest;
+
+use common::http::Conn;
+use common::upstream::Upstream;
+use common::web_server::{Server, write_conf};
 
 fn server() -> (tempfile::TempDir, Server) {
     server_with(
@@ -220,7 +223,7 @@ fn half_closed_client_still_gets_its_answer() {
     std::fs::create_dir_all(dir.path().join("html")).unwrap();
     std::fs::write(dir.path().join("html/index.html"), "home").unwrap();
     std::fs::write(dir.path().join("html/a.txt"), "aaa").unwrap();
-    let conf = support::write_conf(
+    let conf = write_conf(
         dir.path(),
         "access_log off;\nserver {\n  listen 127.0.0.1:0;\n  root html;\n}\n",
     );
@@ -273,38 +276,37 @@ fn keepalive_timeout_closes_idle_connections() {
     assert!(conn.closed_within(Duration::from_secs(2)));
 }
 
-#[test]
-fn garbage_is_400() {
+#[rstest]
+#[case::tls_handshake(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n")]
+#[case::no_target(b"HELLO\r\n\r\n")]
+#[case::bare_method(b"GET\r\n\r\n")]
+#[case::http_9_9(b"GET / HTTP/9.9\r\nHost: x\r\n\r\n")]
+#[case::header_without_colon(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")]
+#[case::negative_content_length(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")]
+#[case::two_content_lengths(
+    b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+)]
+#[case::target_without_slash(b"GET nopath HTTP/1.1\r\nHost: x\r\n\r\n")]
+#[case::bad_percent_escape(b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n")]
+#[case::slash_in_host(b"GET / HTTP/1.1\r\nHost: bad/host\r\n\r\n")]
+fn garbage_is_400(#[case] input: &[u8]) {
     let (_d, s) = server();
-    for input in [
-        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"[..],
-        b"HELLO\r\n\r\n",
-        b"GET\r\n\r\n",
-        b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        b"GET nopath HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: bad/host\r\n\r\n",
-    ] {
-        let r = s.raw(input);
-        match r {
-            Ok(r) => assert!(
-                r.status == 400 || r.status == 505,
-                "{:?} -> {}",
-                String::from_utf8_lossy(input),
-                r.status
-            ),
-            Err(e) => panic!("{:?}: no 400, {e}", String::from_utf8_lossy(input)),
-        }
+    let r = s.raw(input);
+    match r {
+        Ok(r) => assert!(
+            r.status == 400 || r.status == 505,
+            "{:?} -> {}",
+            String::from_utf8_lossy(input),
+            r.status
+        ),
+        Err(e) => panic!("{:?}: no 400, {e}", String::from_utf8_lossy(input)),
     }
     assert_eq!(s.get("/a.txt").status, 200);
 }
 
 #[test]
 fn many_concurrent_keep_alive_clients() {
-    let up = support::Upstream::start();
+    let up = Upstream::start();
     let (_d, s) = server_with(&format!(
         "server {{\n  listen 127.0.0.1:0;\n  root html;\n  location /app/ {{ proxy_pass http://{}; }}\n}}\n",
         up.addr()
@@ -313,7 +315,7 @@ fn many_concurrent_keep_alive_clients() {
     let handles: Vec<_> = (0..32)
         .map(|t| {
             std::thread::spawn(move || {
-                let mut conn = support::Conn::open(port);
+                let mut conn = Conn::open(port);
                 let mut bad = Vec::new();
                 for i in 0..25 {
                     let path = if (t + i) % 2 == 0 {

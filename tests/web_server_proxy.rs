@@ -1,13 +1,17 @@
 //! proxy_pass: URIs, headers, HTTP/1.0 vs keep-alive pools, round robin, 502/504/413,
 //! streaming in bounded memory, error pages, add_header and return.
 
-#[path = "support/web_server.rs"]
-mod support;
+mod common;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use support::{Server, Upstream, free_port, parse_echo};
+use rstest::rstest;
+
+use common::http::Response;
+use common::ports::free_port;
+use common::upstream::{Upstream, parse_echo};
+use common::web_server::Server;
 
 struct Lab {
     _dir: tempfile::TempDir,
@@ -101,7 +105,7 @@ server {{
     }
 }
 
-fn echo(r: &support::Response) -> std::collections::HashMap<String, Vec<String>> {
+fn echo(r: &Response) -> std::collections::HashMap<String, Vec<String>> {
     assert_eq!(r.status, 200, "{}", r.text());
     parse_echo(&r.text())
 }
@@ -110,19 +114,21 @@ fn one<'a>(e: &'a std::collections::HashMap<String, Vec<String>>, key: &str) -> 
     e.get(key).and_then(|v| v.first()).map(String::as_str)
 }
 
-#[test]
-fn uri_forwarding_without_and_with_uri_part() {
+/// No URI part in `proxy_pass`: the client's raw URI goes upstream, odd encodings and all.
+#[rstest]
+#[case::encoded_slash_and_params("/odd/%7Euser/a%2fb;p=1?q=%41&r=%2F")]
+#[case::dot_segments("/a//b/./c/../d?x")]
+#[case::encoded_letters("/%41%42C")]
+fn uri_forwarding_without_uri_part_keeps_the_raw_uri(#[case] target: &str) {
     let l = lab();
-    // no URI part: the client's raw URI, odd encodings and all
-    for target in [
-        "/odd/%7Euser/a%2fb;p=1?q=%41&r=%2F",
-        "/a//b/./c/../d?x",
-        "/%41%42C",
-    ] {
-        let r = l.server.get(target);
-        let e = echo(&r);
-        assert_eq!(one(&e, "uri"), Some(target), "raw URI for {target}");
-    }
+    let r = l.server.get(target);
+    let e = echo(&r);
+    assert_eq!(one(&e, "uri"), Some(target), "raw URI for {target}");
+}
+
+#[test]
+fn uri_forwarding_with_uri_part() {
+    let l = lab();
     // with a URI part: the matched prefix replaced
     let r = l.server.get("/api/users/42?full=1");
     assert_eq!(one(&echo(&r), "uri"), Some("/v2/users/42?full=1"));
@@ -238,12 +244,9 @@ fn request_id_is_fresh_hex_and_traced_and_x_forwarded_for_appended() {
     );
     assert_eq!(one(&e2, "header x-forwarded-for"), Some("127.0.0.1"));
     // the same id in the trace: received, proxied, upstream_answered, response_sent
-    let sent = l
-        .server
-        .wait_event(Duration::from_secs(5), |e| {
-            e["event"] == "response_sent" && e["request_id"] == id1.as_str()
-        })
-        .expect("response_sent for the request id");
+    let sent = l.server.wait_event(Duration::from_secs(5), |e| {
+        e["event"] == "response_sent" && e["request_id"] == id1.as_str()
+    });
     assert_eq!(sent["status"], 200);
     let kinds: Vec<String> = l
         .server
@@ -320,28 +323,21 @@ fn bad_gateway_when_refused_reset_or_closed() {
     assert!(r.header("server").unwrap().starts_with("wsgi-tutor/"));
     assert_eq!(r.header("x-always"), Some("yes"));
     assert_eq!(r.header("x-sometimes"), None);
-    let line = l
-        .server
-        .stderr
-        .wait_for(Duration::from_secs(5), |l| {
-            l.contains("[error]") && l.contains("connect() failed (111: Connection refused)")
-        })
-        .expect("error log line for the refused connection");
+    let line = l.server.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("[error]") && l.contains("connect() failed (111: Connection refused)")
+    });
     assert!(
         line.contains(&format!("upstream: \"http://127.0.0.1:{port}/dead/x\"")),
         "{line}"
     );
     assert!(line.contains("request: \"GET /dead/x HTTP/1.1\""), "{line}");
     // The trace carries the reason with the request, for the tutor's inspector.
-    let error = l
-        .server
-        .wait_event(Duration::from_secs(5), |e| {
-            e["event"] == "error"
-                && e["message"]
-                    .as_str()
-                    .is_some_and(|m| m.starts_with("connect() failed (111: Connection refused)"))
-        })
-        .expect("an error event for the refused connection");
+    let error = l.server.wait_event(Duration::from_secs(5), |e| {
+        e["event"] == "error"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("connect() failed (111: Connection refused)"))
+    });
     assert_eq!(error["level"], "error");
     assert_eq!(error["request_id"].as_str().map(str::len), Some(32));
     assert!(!error["message"].as_str().unwrap().contains("client:"));
@@ -350,25 +346,15 @@ fn bad_gateway_when_refused_reset_or_closed() {
     assert_eq!(r.status, 502, "reset");
     let r = l.server.get("/raw/close");
     assert_eq!(r.status, 502, "closed without answer");
-    assert!(
-        l.server
+    l.server
             .stderr
             .wait_for(Duration::from_secs(5), |l| l.contains("[error]")
-                && l.contains("upstream prematurely closed connection while reading response header from upstream"))
-            .is_some(),
-        "{}",
-        l.server.stderr.text()
-    );
-    assert!(
-        l.server
-            .stderr
-            .wait_for(Duration::from_secs(5), |l| l.contains("[error]")
-                && l.contains("/raw/reset")
-                && l.contains("while reading response header from upstream"))
-            .is_some(),
-        "{}",
-        l.server.stderr.text()
-    );
+                && l.contains("upstream prematurely closed connection while reading response header from upstream"));
+    l.server.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("[error]")
+            && l.contains("/raw/reset")
+            && l.contains("while reading response header from upstream")
+    });
 }
 
 #[test]
@@ -383,15 +369,9 @@ fn gateway_timeout_after_proxy_read_timeout() {
         took >= Duration::from_millis(900) && took < Duration::from_millis(3500),
         "{took:?}"
     );
-    assert!(
-        l.server
-            .stderr
-            .wait_for(Duration::from_secs(5), |l| l.contains("[error]")
-                && l.contains("upstream timed out (110: Connection timed out)"))
-            .is_some(),
-        "{}",
-        l.server.stderr.text()
-    );
+    l.server.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("[error]") && l.contains("upstream timed out (110: Connection timed out)")
+    });
     // under the timeout it answers
     let r = l.server.get("/slow/sleep/200");
     assert_eq!(r.status, 200);
@@ -552,14 +532,20 @@ fn upstream_redirects_are_rewritten_like_proxy_redirect_default() {
     );
 }
 
-#[test]
-fn upstream_statuses_and_chunked_bodies_pass_through() {
+#[rstest]
+#[case::not_found(404)]
+#[case::internal_error(500)]
+#[case::unavailable(503)]
+fn upstream_statuses_pass_through(#[case] code: u16) {
     let l = lab();
-    for code in [404u16, 500, 503] {
-        let r = l.server.get(&format!("/raw/status/{code}"));
-        assert_eq!(r.status, code);
-        assert_eq!(r.text(), format!("upstream says {code}\n"));
-    }
+    let r = l.server.get(&format!("/raw/status/{code}"));
+    assert_eq!(r.status, code);
+    assert_eq!(r.text(), format!("upstream says {code}\n"));
+}
+
+#[test]
+fn upstream_chunked_bodies_pass_through() {
+    let l = lab();
     let r = l.server.get("/raw/chunked");
     assert_eq!((r.status, r.text().as_str()), (200, "hello world"));
 }

@@ -1,12 +1,13 @@
 //! Static files: root and alias, index, autoindex, the directory redirect, 403/404/405,
 //! HEAD, conditional requests, ranges, MIME types, symlinks — and the traversal battery.
 
-#[path = "support/web_server.rs"]
-mod support;
+mod common;
 
 use std::path::Path;
 
-use support::Server;
+use rstest::rstest;
+
+use common::web_server::Server;
 
 const SECRET: &str = "TOP-SECRET-DO-NOT-SERVE";
 const A_TXT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -83,19 +84,13 @@ fn alias_root_index_and_prefix_matching() {
     let r = s.server.get("/staticfoo/secret.txt");
     assert!(!r.text().contains(SECRET));
     assert_eq!(r.status, 404);
-    let received = s
-        .server
-        .wait_event(std::time::Duration::from_secs(5), |e| {
-            e["event"] == "received" && e["target"] == "/staticfoo/secret.txt"
-        })
-        .expect("received event");
+    let received = s.server.wait_event(std::time::Duration::from_secs(5), |e| {
+        e["event"] == "received" && e["target"] == "/staticfoo/secret.txt"
+    });
     let id = received["request_id"].as_str().unwrap().to_owned();
-    let ev = s
-        .server
-        .wait_event(std::time::Duration::from_secs(5), |e| {
-            e["event"] == "location_matched" && e["request_id"] == id.as_str()
-        })
-        .expect("location_matched for /staticfoo");
+    let ev = s.server.wait_event(std::time::Duration::from_secs(5), |e| {
+        e["event"] == "location_matched" && e["request_id"] == id.as_str()
+    });
     assert_eq!(ev["location"], "/static");
     drop(s.dir);
 }
@@ -184,35 +179,32 @@ fn forbidden_missing_and_not_allowed() {
         "{}",
         r.text()
     );
-    for method in ["PUT", "DELETE"] {
-        let r = s.server.request(method, "/static/a.txt", &[], b"");
-        assert_eq!(r.status, 405, "{method}");
-    }
     // the error log says why (404 and 403 at level error)
-    assert!(
-        s.server
-            .stderr
-            .wait_for(std::time::Duration::from_secs(5), |l| l.contains("[error]")
+    s.server
+        .stderr
+        .wait_for(std::time::Duration::from_secs(5), |l| {
+            l.contains("[error]")
                 && l.contains("nope.txt")
-                && l.contains("No such file or directory"))
-            .is_some(),
-        "{}",
-        s.server.stderr.text()
-    );
-    assert!(
-        s.server
-            .stderr
-            .wait_for(std::time::Duration::from_secs(5), |l| l.contains("[error]")
-                && l.contains("directory index of")
-                && l.contains("is forbidden"))
-            .is_some(),
-        "{}",
-        s.server.stderr.text()
-    );
+                && l.contains("No such file or directory")
+        });
+    s.server
+        .stderr
+        .wait_for(std::time::Duration::from_secs(5), |l| {
+            l.contains("[error]") && l.contains("directory index of") && l.contains("is forbidden")
+        });
+}
+
+#[rstest]
+#[case::put("PUT")]
+#[case::delete("DELETE")]
+fn other_methods_on_a_static_file_are_not_allowed(#[case] method: &str) {
+    let s = site();
+    let r = s.server.request(method, "/static/a.txt", &[], b"");
+    assert_eq!(r.status, 405, "{method}");
 }
 
 #[test]
-fn head_and_content_types() {
+fn head_has_the_headers_of_get() {
     let s = site();
     let get = s.server.get("/static/a.txt");
     let head = s.server.head("/static/a.txt");
@@ -232,19 +224,21 @@ fn head_and_content_types() {
         Some(A_TXT.len().to_string().as_str())
     );
     assert_eq!(get.header("accept-ranges"), Some("bytes"));
-    for (path, ty) in [
-        ("/static/a.txt", "text/plain"),
-        ("/static/style.css", "text/css"),
-        ("/static/page.html", "text/html"),
-        ("/static/data.unknownext", "application/octet-stream"),
-    ] {
-        let r = s.server.get(path);
-        assert_eq!(r.status, 200, "{path}");
-        assert_eq!(r.header("content-type"), Some(ty), "{path}");
-    }
     let r = s.server.get("/static/a.txt");
     assert!(r.header("server").unwrap().starts_with("wsgi-tutor"));
     assert!(r.header("date").is_some());
+}
+
+#[rstest]
+#[case::text("/static/a.txt", "text/plain")]
+#[case::css("/static/style.css", "text/css")]
+#[case::html("/static/page.html", "text/html")]
+#[case::unknown_extension("/static/data.unknownext", "application/octet-stream")]
+fn content_type_from_the_extension(#[case] path: &str, #[case] ty: &str) {
+    let s = site();
+    let r = s.server.get(path);
+    assert_eq!(r.status, 200, "{path}");
+    assert_eq!(r.header("content-type"), Some(ty), "{path}");
 }
 
 #[test]

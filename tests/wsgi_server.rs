@@ -1,13 +1,17 @@
 //! The WSGI server, end to end: the real binary, real Python workers, free loopback ports.
 
-#[path = "common/wsgi.rs"]
-mod wsgi;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use wsgi::{Server, app_dir, asset_app, python_has, request};
+use rstest::rstest;
+
+use common::http::request;
+use common::process::{BIN, contains};
+use common::tools::require_python_module;
+use common::wsgi::{Server, app_dir, asset_app};
 
 const SECS_20: Duration = Duration::from_secs(20);
 
@@ -126,20 +130,36 @@ fn probe(args: &[&str]) -> (tempfile::TempDir, Server) {
     (dir, server)
 }
 
-#[test]
-fn environ_passes_wsgiref_validator() {
+#[rstest]
+#[case::root("/")]
+#[case::types("/types")]
+#[case::pid("/pid")]
+#[case::stream("/stream")]
+#[case::encoded_path_and_query("/caf%C3%A9?x=1&y=%20")]
+fn environ_passes_wsgiref_validator_on(#[case] path: &str) {
     let dir = app_dir(&[("probe.py", PROBE)]);
     let server = Server::start_in(Some(dir.path()), &["probe:validated"]);
-    for path in ["/", "/types", "/pid", "/stream", "/caf%C3%A9?x=1&y=%20"] {
-        let response = server.get(path);
-        assert_eq!(
-            response.status,
-            200,
-            "{path}: {}\n{}",
-            response.text(),
-            server.log.text()
-        );
-    }
+    let response = server.get(path);
+    assert_eq!(
+        response.status,
+        200,
+        "{path}: {}\n{}",
+        response.text(),
+        server.log.text()
+    );
+    // Another request through the same worker, so what the validator wrote is logged.
+    assert_eq!(server.get("/pid").status, 200);
+    assert!(
+        !server.log.text().contains("AssertionError"),
+        "{}",
+        server.log.text()
+    );
+}
+
+#[test]
+fn wsgi_input_passes_wsgiref_validator() {
+    let dir = app_dir(&[("probe.py", PROBE)]);
+    let server = Server::start_in(Some(dir.path()), &["probe:validated"]);
     let body = vec![b'x'; 100_000];
     let response = request(
         server.port,
@@ -298,7 +318,9 @@ fn a_slow_generator_reaches_the_client_chunk_by_chunk() {
 fn n_workers_serve_n_slow_requests_at_once_and_the_next_one_queues() {
     let (_dir, server) = probe(&["-w", "2", "--trace-json"]);
     // Let both workers boot so the timing measures the queue, not the boot.
-    server.trace.wait_count("worker_booted", 2, SECS_20);
+    server
+        .trace
+        .wait_count(SECS_20, 2, contains("worker_booted"));
     let port = server.port;
     let started = Instant::now();
     let handles: Vec<_> = (0..3)
@@ -343,8 +365,8 @@ fn a_worker_past_its_timeout_is_killed_and_replaced() {
     assert!(response.text().contains("--timeout"), "{}", response.text());
     assert!(started.elapsed() < Duration::from_secs(4));
     server.log.wait_for(
-        &format!("[CRITICAL] WORKER TIMEOUT (pid:{first_pid})"),
         SECS_20,
+        contains(&format!("[CRITICAL] WORKER TIMEOUT (pid:{first_pid})")),
     );
     let second_pid = server.get("/pid").text();
     assert_ne!(first_pid, second_pid);
@@ -358,8 +380,8 @@ fn a_crashed_worker_is_replaced() {
     assert_eq!(response.status, 500);
     assert!(response.text().contains("died"), "{}", response.text());
     server.log.wait_for(
-        &format!("Worker (pid:{first_pid}) exited with code 1"),
         SECS_20,
+        contains(&format!("Worker (pid:{first_pid}) exited with code 1")),
     );
     let second_pid = server.get("/pid").text();
     assert_ne!(first_pid, second_pid);
@@ -373,12 +395,12 @@ fn an_exception_is_a_500_with_the_traceback_in_the_log() {
     assert_eq!(response.status, 500);
     let line = server
         .log
-        .wait_for("[ERROR] Error handling request /boom", SECS_20);
+        .wait_for(SECS_20, contains("[ERROR] Error handling request /boom"));
     assert!(!line.is_empty());
     server
         .log
-        .wait_for("Traceback (most recent call last):", SECS_20);
-    server.log.wait_for("RuntimeError: boom", SECS_20);
+        .wait_for(SECS_20, contains("Traceback (most recent call last):"));
+    server.log.wait_for(SECS_20, contains("RuntimeError: boom"));
     assert!(
         server.log.text().contains("site.py"),
         "{}",
@@ -386,31 +408,24 @@ fn an_exception_is_a_500_with_the_traceback_in_the_log() {
     );
 }
 
-#[test]
-fn each_spec_violation_in_broken_py_is_a_500_with_a_plain_words_log_line() {
+#[rstest]
+#[case::exception("/exception", "ZeroDivisionError")]
+#[case::no_start("/no-start", "without calling start_response")]
+#[case::str_body(
+    "/str-body",
+    "the response body must be bytes, but the application gave str"
+)]
+#[case::bad_header("/bad-header", "header names and values must be str, got (str, int)")]
+#[case::hop_by_hop("/hop-by-hop", "'Connection' is a hop-by-hop header")]
+#[case::bad_status("/bad-status", "the status must be a str like '200 OK', got int")]
+fn each_spec_violation_in_broken_py_is_a_500_with_a_plain_words_log_line(
+    #[case] path: &str,
+    #[case] words: &str,
+) {
     let server = Server::start(&[&asset_app("broken.py")]);
-    let table = [
-        ("/exception", "ZeroDivisionError"),
-        ("/no-start", "without calling start_response"),
-        (
-            "/str-body",
-            "the response body must be bytes, but the application gave str",
-        ),
-        (
-            "/bad-header",
-            "header names and values must be str, got (str, int)",
-        ),
-        ("/hop-by-hop", "'Connection' is a hop-by-hop header"),
-        (
-            "/bad-status",
-            "the status must be a str like '200 OK', got int",
-        ),
-    ];
-    for (path, words) in table {
-        let response = server.get(path);
-        assert_eq!(response.status, 500, "{path}");
-        server.log.wait_for(words, SECS_20);
-    }
+    let response = server.get(path);
+    assert_eq!(response.status, 500, "{path}");
+    server.log.wait_for(SECS_20, contains(words));
     assert_eq!(server.get("/").status, 200);
 }
 
@@ -437,7 +452,7 @@ fn pep_3333_finer_points() {
     assert_eq!(response.status, 503, "exc_info replaces the unsent head");
     assert!(response.header("X-First").is_none());
     assert_eq!(server.get("/close").text(), "body");
-    server.log.wait_for("close() was called", SECS_20);
+    server.log.wait_for(SECS_20, contains("close() was called"));
     let response = server.get("/empty");
     assert_eq!(response.header("X-Empty"), Some("yes"));
     // Many headers (hyper, like gunicorn, accepts up to 100).
@@ -452,9 +467,11 @@ fn app_output_is_logged_with_the_worker_pid_not_mixed_into_responses() {
     let (_dir, server) = probe(&[]);
     let pid = server.get("/pid").text();
     assert_eq!(server.get("/print").text(), "printed");
-    let line = server.log.wait_for("hello from print", SECS_20);
+    let line = server.log.wait_for(SECS_20, contains("hello from print"));
     assert!(line.contains(&format!("[{pid}]")), "{line}");
-    server.log.wait_for("hello from wsgi.errors", SECS_20);
+    server
+        .log
+        .wait_for(SECS_20, contains("hello from wsgi.errors"));
     assert_eq!(server.get("/").text(), "probe");
 }
 
@@ -475,9 +492,10 @@ fn a_failure_after_the_headers_went_out_cuts_the_connection() {
         !text.ends_with("0\r\n\r\n"),
         "the body must not look complete: {text:?}"
     );
-    server
-        .log
-        .wait_for("RuntimeError: failed after the headers went out", SECS_20);
+    server.log.wait_for(
+        SECS_20,
+        contains("RuntimeError: failed after the headers went out"),
+    );
     assert_eq!(server.get("/").text(), "probe");
 }
 
@@ -498,18 +516,20 @@ fn max_requests_replaces_a_worker() {
     assert_ne!(third, first);
     server
         .log
-        .wait_for(&format!("Worker exiting (pid: {first})"), SECS_20);
+        .wait_for(SECS_20, contains(&format!("Worker exiting (pid: {first})")));
 }
 
 #[test]
 fn output_that_is_not_utf8_does_not_stop_the_logging() {
     let (_dir, server) = probe(&[]);
     assert_eq!(server.get("/bytes-print").text(), "ok");
-    server.log.wait_for("printed after the bad bytes", SECS_20);
+    server
+        .log
+        .wait_for(SECS_20, contains("printed after the bad bytes"));
     assert_eq!(server.get("/bytes-print").text(), "ok");
     server
         .log
-        .wait_count("printed after the bad bytes", 2, SECS_20);
+        .wait_count(SECS_20, 2, contains("printed after the bad bytes"));
 }
 
 #[cfg(unix)]
@@ -527,17 +547,23 @@ fn sighup_and_the_reload_command_pick_up_an_edited_app() {
     std::fs::write(dir.path().join("app.py"), version(2)).unwrap();
     server.signal(libc::SIGHUP);
     wait_for_body(&server, "v2");
-    server.log.wait_for("Handling signal: hup", SECS_20);
+    server
+        .log
+        .wait_for(SECS_20, contains("Handling signal: hup"));
     // The old workers leave once the new ones serve.
-    server.log.wait_count("Worker exiting", 2, SECS_20);
+    server
+        .log
+        .wait_count(SECS_20, 2, contains("Worker exiting"));
     std::fs::write(dir.path().join("app.py"), version(3)).unwrap();
     server.control("reload");
     wait_for_body(&server, "v3");
     // An edit that breaks the import: the old workers keep serving.
     std::fs::write(dir.path().join("app.py"), "import no_such_module_here\n").unwrap();
     server.control("reload");
-    server.log.wait_for("ModuleNotFoundError", SECS_20);
-    server.log.wait_for("keep serving", SECS_20);
+    server
+        .log
+        .wait_for(SECS_20, contains("ModuleNotFoundError"));
+    server.log.wait_for(SECS_20, contains("keep serving"));
     assert_eq!(server.get("/").text(), "v3");
 }
 
@@ -570,7 +596,9 @@ fn sigterm_finishes_in_flight_requests_then_exits() {
     assert_eq!(response.status, 200, "{}", server.log.text());
     assert_eq!(server.wait_exit(SECS_20), Some(0));
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
-    server.log.wait_for("Shutting down: Master", SECS_20);
+    server
+        .log
+        .wait_for(SECS_20, contains("Shutting down: Master"));
 }
 
 #[test]
@@ -584,20 +612,34 @@ fn the_stop_command_and_the_end_of_stdin_stop_the_server() {
 #[test]
 fn the_worker_count_changes_at_runtime() {
     let (_dir, mut server) = probe(&["--control-stdin", "--trace-json"]);
-    server.trace.wait_count("worker_booted", 1, SECS_20);
+    server
+        .trace
+        .wait_count(SECS_20, 1, contains("worker_booted"));
     server.control("workers 3");
-    server.trace.wait_count("\"workers_changed\"", 2, SECS_20);
-    server.trace.wait_count("worker_booted", 3, SECS_20);
+    server
+        .trace
+        .wait_count(SECS_20, 2, contains("\"workers_changed\""));
+    server
+        .trace
+        .wait_count(SECS_20, 3, contains("worker_booted"));
     server.control("workers -1");
-    server.trace.wait_count("worker_exited", 1, SECS_20);
+    server
+        .trace
+        .wait_count(SECS_20, 1, contains("worker_exited"));
     server.control("workers 1");
-    server.trace.wait_count("worker_exited", 2, SECS_20);
+    server
+        .trace
+        .wait_count(SECS_20, 2, contains("worker_exited"));
     #[cfg(unix)]
     {
         server.signal(libc::SIGTTIN);
-        server.trace.wait_count("worker_booted", 4, SECS_20);
+        server
+            .trace
+            .wait_count(SECS_20, 4, contains("worker_booted"));
         server.signal(libc::SIGTTOU);
-        server.trace.wait_count("worker_exited", 3, SECS_20);
+        server
+            .trace
+            .wait_count(SECS_20, 3, contains("worker_exited"));
     }
     let changes: Vec<u64> = server
         .events()
@@ -618,11 +660,13 @@ fn the_worker_count_changes_at_runtime() {
 #[test]
 fn trace_events_follow_one_request_by_its_id() {
     let (_dir, server) = probe(&["--trace-json"]);
-    server.trace.wait_for("worker_booted", SECS_20);
+    server.trace.wait_for(SECS_20, contains("worker_booted"));
     let id = "0123456789abcdef0123456789abcdef";
     let response = request(server.port, "GET", "/pid", &[("X-Request-Id", id)], b"");
     assert_eq!(response.status, 200);
-    server.trace.wait_for("\"response_sent\"", SECS_20);
+    server
+        .trace
+        .wait_for(SECS_20, contains("\"response_sent\""));
     let events = server.events();
     let listening = events.iter().find(|e| e["event"] == "listening").unwrap();
     assert_eq!(listening["addr"], format!("127.0.0.1:{}", server.port));
@@ -653,7 +697,9 @@ fn trace_events_follow_one_request_by_its_id() {
     assert_eq!(dispatched["worker_pid"].to_string(), response.text());
     // A request without an id gets a fresh one.
     server.get("/");
-    server.trace.wait_count("\"response_sent\"", 2, SECS_20);
+    server
+        .trace
+        .wait_count(SECS_20, 2, contains("\"response_sent\""));
     let ids: Vec<String> = server
         .events()
         .iter()
@@ -672,14 +718,18 @@ fn trace_events_follow_one_request_by_its_id() {
         &[("X-Request-Id", print_id)],
         b"",
     );
-    let line = server.trace.wait_for("hello from wsgi.errors", SECS_20);
+    let line = server
+        .trace
+        .wait_for(SECS_20, contains("hello from wsgi.errors"));
     let event: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(event["event"], "app_output");
     assert_eq!(event["request_id"], print_id);
     // The application's failures are trace events too.
     request(server.port, "GET", "/crash", &[], b"");
-    server.trace.wait_for("\"app_error\"", SECS_20);
-    server.trace.wait_for("\"worker_exited\"", SECS_20);
+    server.trace.wait_for(SECS_20, contains("\"app_error\""));
+    server
+        .trace
+        .wait_for(SECS_20, contains("\"worker_exited\""));
 }
 
 #[test]
@@ -700,7 +750,7 @@ fn an_app_that_cannot_be_imported_stops_the_server_with_the_python_error() {
 fn a_busy_port_is_reported_and_the_server_exits() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = std::process::Command::new(wsgi::BIN)
+    let out = std::process::Command::new(BIN)
         .args(["wsgi-server", "-b", &addr, "builtin:hello"])
         .output()
         .unwrap();
@@ -711,7 +761,7 @@ fn a_busy_port_is_reported_and_the_server_exits() {
 
 #[test]
 fn a_missing_python_names_the_way_out() {
-    let out = std::process::Command::new(wsgi::BIN)
+    let out = std::process::Command::new(BIN)
         .args([
             "wsgi-server",
             "--python",
@@ -754,7 +804,9 @@ fn the_builtin_apps_answer_without_python() {
     );
     assert!(form.text().contains("Hello, Ada L!"), "{}", form.text());
     assert_eq!(server.get("/boom").status, 500);
-    server.log.wait_for("Error handling request /boom", SECS_20);
+    server
+        .log
+        .wait_for(SECS_20, contains("Error handling request /boom"));
     assert_eq!(server.get("/nope").status, 404);
 
     let hello = Server::start(&["builtin:hello"]);
@@ -775,28 +827,28 @@ fn the_builtin_apps_answer_without_python() {
     assert!(text.ends_with("\n\nthe body"), "{text}");
 }
 
+#[rstest]
+#[case::hello("hello.py")]
+#[case::environ("environ.py")]
+#[case::form("form.py")]
+#[case::counter("counter.py")]
+#[case::framework("framework.py")]
+#[case::site("site.py")]
+#[case::stream("stream.py")]
+fn an_example_app_answers_its_index(#[case] app: &str) {
+    let server = Server::start(&[&asset_app(app)]);
+    let response = server.get("/");
+    assert_eq!(
+        response.status,
+        200,
+        "{app}: {}\n{}",
+        response.text(),
+        server.log.text()
+    );
+}
+
 #[test]
 fn the_example_apps_run() {
-    let apps = [
-        "hello.py",
-        "environ.py",
-        "form.py",
-        "counter.py",
-        "framework.py",
-        "site.py",
-        "stream.py",
-    ];
-    for app in apps {
-        let server = Server::start(&[&asset_app(app)]);
-        let response = server.get("/");
-        assert_eq!(
-            response.status,
-            200,
-            "{app}: {}\n{}",
-            response.text(),
-            server.log.text()
-        );
-    }
     let server = Server::start(&[&asset_app("slow.py")]);
     assert!(server.get("/?ms=10").text().starts_with("Slept 10 ms"));
     let server = Server::start(&[&asset_app("form.py")]);
@@ -813,10 +865,7 @@ fn the_example_apps_run() {
 
 #[test]
 fn a_real_flask_app_runs_unchanged() {
-    if !python_has("flask") {
-        println!("SKIPPED: flask cannot be imported here (CI installs it: pip install flask)");
-        return;
-    }
+    require_python_module("flask");
     let source = r#"
 from flask import Flask, request, jsonify
 
