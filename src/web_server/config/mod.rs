@@ -7,8 +7,22 @@
 //! `proxy_set_header`) are inherited only by levels that define none of their own.
 
 mod build;
+mod commands;
+mod core;
+mod headers;
+mod http_core;
+mod ignored;
+mod level;
+mod log;
 pub mod mime;
+mod proxy;
+mod rewrite;
+mod static_files;
 pub mod syntax;
+#[cfg(test)]
+mod tests;
+mod upstream;
+mod values;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
