@@ -226,42 +226,25 @@ impl<'a> Builder<'a> {
                 "location \"{pattern}\" is outside location \"{outer_prefix}\""
             )));
         }
-        let mut draft = LocationDraft {
-            level: Settings::default(),
-            modifier,
-            pattern,
-            nested: Vec::new(),
-            proxy: None,
-        };
+        let mut draft = LocationDraft::new(modifier, pattern);
         self.read(
             d.block.as_deref().unwrap_or_default(),
             &mut Conf::Location(&mut draft),
         )?;
-        let LocationDraft {
-            level,
-            pattern,
-            nested,
-            proxy,
-            ..
-        } = draft;
-        let name = match modifier {
-            Modifier::Prefix => pattern.clone(),
-            m => format!("{} {pattern}", m.as_str()),
-        };
-        let mut conf = level::inherit(parent, &level, &name);
-        conf.proxy = proxy;
-        let conf = Arc::new(conf);
+        let conf = Arc::new(draft.conf(parent));
+        // A regex location matches anywhere, so it bounds no prefix nested in it.
         if regex.is_none() {
-            outer.push(pattern.clone());
+            outer.push(draft.pattern.clone());
         }
         let mut children = Vec::new();
-        for c in &nested {
+        for c in &draft.nested {
             children.push(self.location(c, &conf, outer)?);
         }
         if regex.is_none() {
             outer.pop();
         }
         check_duplicates(&children)?;
+        let pattern = draft.pattern;
         Ok(Location {
             modifier,
             pattern,

@@ -8,7 +8,7 @@ use super::build::{Builder, HttpDraft};
 use super::commands::{
     BLOCK_NOARGS, BLOCK_TAKE12, Command, Ctx, FLAG, HTTP_ALL, MORE1, Set, TAKE1, TAKE12, cmd,
 };
-use super::level::{Settings, merge};
+use super::level::{Settings, inherit, merge};
 use super::syntax::Directive;
 use super::values::{on_off, resolve_addr, size_arg, time_arg};
 use super::{ConfigError, Listen, LocConf, Modifier, ProxyPass};
@@ -64,6 +64,27 @@ pub(super) struct LocationDraft {
 }
 
 impl LocationDraft {
+    pub(super) fn new(modifier: Modifier, pattern: String) -> Self {
+        Self {
+            level: Settings::default(),
+            modifier,
+            pattern,
+            nested: Vec::new(),
+            proxy: None,
+        }
+    }
+
+    /// The location's settings, merged over its parent's.
+    pub(super) fn conf(&mut self, parent: &LocConf) -> LocConf {
+        let name = match self.modifier {
+            Modifier::Prefix => self.pattern.clone(),
+            m => format!("{} {}", m.as_str(), self.pattern),
+        };
+        let mut conf = inherit(parent, &self.level, &name);
+        conf.proxy = self.proxy.take();
+        conf
+    }
+
     pub(super) fn is_regex(&self) -> bool {
         matches!(self.modifier, Modifier::Regex | Modifier::RegexCaseless)
     }

@@ -12,6 +12,7 @@ mod core;
 mod headers;
 mod http_core;
 mod ignored;
+mod include;
 mod level;
 mod log;
 pub mod mime;

@@ -196,40 +196,42 @@ mod fuzz {
     use super::super::syntax::parse_str;
     use super::super::{LoadContext, build};
 
+    /// What gets inserted into the default configuration, besides deletions.
+    const PIECES: &[&str] = &[
+        "{",
+        "}",
+        ";",
+        "\"",
+        "'",
+        "$",
+        "${",
+        "location",
+        "= ",
+        "~ ",
+        "[",
+        "(",
+        "\\",
+        "server",
+        "listen 0;",
+        "alias",
+        "root",
+        "return 301",
+        "proxy_pass http://",
+        "upstream u {",
+        "include *;",
+        "include x {",
+        "#",
+        "\n",
+        "\u{0}",
+        "client_max_body_size 9999999999999999999g;",
+        "proxy_read_timeout 99999999999999999h;",
+        "ü",
+    ];
+
     /// Mangled configurations give errors, never panics.
     #[test]
     fn mangled_configs_never_panic() {
         let base = include_str!("../../../assets/nginx.conf");
-        let pieces = [
-            "{",
-            "}",
-            ";",
-            "\"",
-            "'",
-            "$",
-            "${",
-            "location",
-            "= ",
-            "~ ",
-            "[",
-            "(",
-            "\\",
-            "server",
-            "listen 0;",
-            "alias",
-            "root",
-            "return 301",
-            "proxy_pass http://",
-            "upstream u {",
-            "include *;",
-            "include x {",
-            "#",
-            "\n",
-            "\u{0}",
-            "client_max_body_size 9999999999999999999g;",
-            "proxy_read_timeout 99999999999999999h;",
-            "ü",
-        ];
         let mut state: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = |n: usize| {
             state ^= state << 13;
@@ -245,7 +247,7 @@ mod fuzz {
                     at -= 1;
                 }
                 if next(2) == 0 {
-                    text.insert_str(at, pieces[next(pieces.len())]);
+                    text.insert_str(at, PIECES[next(PIECES.len())]);
                 } else {
                     let mut end = (at + next(20)).min(text.len());
                     while !text.is_char_boundary(end) {
