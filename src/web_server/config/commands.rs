@@ -86,7 +86,8 @@ pub(super) const BLOCK_ANY: Args = args(0, usize::MAX, Block::Yes);
 /// Anything at all: directives accepted and ignored.
 pub(super) const ANYTHING: Args = args(0, usize::MAX, Block::Either);
 
-type Done = Result<(), ConfigError>;
+/// What a set function returns: nothing, or the error for its directive.
+pub(super) type SetResult = Result<(), ConfigError>;
 
 /// What applying a directive changes. The variant says which draft the function writes to,
 /// so each set function gets exactly its own block's draft, typed.
@@ -97,15 +98,15 @@ pub(super) enum Set {
     Warn,
     /// Definitions others refer to by name (`upstream`, `log_format`): applied before the
     /// rest of their block, so they may be written after the directives that use them.
-    Early(fn(&mut Builder<'_>, &Directive) -> Done),
+    Early(fn(&mut Builder<'_>, &Directive) -> SetResult),
     /// Changes something of the whole web server (`error_log`, `http { }`).
-    Global(fn(&mut Builder<'_>, &Directive) -> Done),
+    Global(fn(&mut Builder<'_>, &Directive) -> SetResult),
     /// A setting of the http, server or location level, inherited downwards.
-    Level(fn(&mut Builder<'_>, &Directive, &mut Settings) -> Done),
-    Http(fn(&mut Builder<'_>, &Directive, &mut HttpDraft) -> Done),
-    Server(fn(&mut Builder<'_>, &Directive, &mut ServerDraft) -> Done),
-    Location(fn(&mut Builder<'_>, &Directive, &mut LocationDraft) -> Done),
-    Upstream(fn(&mut Builder<'_>, &Directive, &mut UpstreamDraft) -> Done),
+    Level(fn(&mut Builder<'_>, &Directive, &mut Settings) -> SetResult),
+    Http(fn(&mut Builder<'_>, &Directive, &mut HttpDraft) -> SetResult),
+    Server(fn(&mut Builder<'_>, &Directive, &mut ServerDraft) -> SetResult),
+    Location(fn(&mut Builder<'_>, &Directive, &mut LocationDraft) -> SetResult),
+    Upstream(fn(&mut Builder<'_>, &Directive, &mut UpstreamDraft) -> SetResult),
 }
 
 impl Set {
@@ -204,7 +205,7 @@ pub(super) fn lookup(d: &Directive, ctx: Ctx) -> Result<&'static Command, Config
 }
 
 /// The block and the argument count, checked in nginx's order (`ngx_conf_handler`).
-pub(super) fn check(row: &Command, d: &Directive) -> Done {
+pub(super) fn check(row: &Command, d: &Directive) -> SetResult {
     match (row.args.block, d.block.is_some()) {
         (Block::No, true) => {
             return Err(d.error(format!(
@@ -227,7 +228,12 @@ pub(super) fn check(row: &Command, d: &Directive) -> Done {
 }
 
 /// Run a row's set function on the draft of the block the directive is in.
-pub(super) fn apply(row: &Command, b: &mut Builder<'_>, d: &Directive, conf: &mut Conf) -> Done {
+pub(super) fn apply(
+    row: &Command,
+    b: &mut Builder<'_>,
+    d: &Directive,
+    conf: &mut Conf,
+) -> SetResult {
     match (&row.set, conf) {
         (Set::Ignore, _) => Ok(()),
         (Set::Warn, _) => {

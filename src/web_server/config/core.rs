@@ -1,9 +1,8 @@
 //! nginx's core and events modules: the `http` and `events` blocks of a full nginx.conf,
 //! `include`, and the process settings that only matter to real nginx.
 
-use super::ConfigError;
 use super::build::Builder;
-use super::commands::{ANY, ANYTHING, BLOCK_ANY, Command, Conf, Ctx, Set, TAKE1, cmd};
+use super::commands::{ANY, ANYTHING, BLOCK_ANY, Command, Conf, Ctx, Set, SetResult, TAKE1, cmd};
 use super::syntax::Directive;
 
 use Ctx::{Events, Main};
@@ -33,7 +32,7 @@ pub(super) const COMMANDS: &[Command] = &[
 
 /// The `http` block is read after the rest of the main context, as the servers it holds
 /// need the whole of it.
-fn http(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
+fn http(b: &mut Builder<'_>, d: &Directive) -> SetResult {
     if b.http.is_some() {
         return Err(d.error("\"http\" directive is duplicate"));
     }
@@ -41,6 +40,6 @@ fn http(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn events(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
+fn events(b: &mut Builder<'_>, d: &Directive) -> SetResult {
     b.read(d.block.as_deref().unwrap_or_default(), &mut Conf::Events)
 }

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use super::build::Builder;
-use super::commands::{Command, HTTP_ALL, Set, TAKE23, cmd};
+use super::commands::{Command, HTTP_ALL, Set, SetResult, TAKE23, cmd};
 use super::level::Settings;
 use super::syntax::Directive;
 use super::values::{header_name, template};
-use super::{AddHeader, ConfigError, LocConf};
+use super::{AddHeader, LocConf};
 
 #[rustfmt::skip]
 pub(super) const COMMANDS: &[Command] = &[
@@ -29,7 +29,7 @@ impl Own {
 }
 
 /// `add_header name value [always]`.
-fn add_header(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
+fn add_header(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     let always = match d.args.get(2).map(String::as_str) {
         None => false,
         Some("always") => true,

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::build::{Builder, HttpDraft};
 use super::commands::{
-    BLOCK_NOARGS, BLOCK_TAKE12, Command, Ctx, FLAG, HTTP_ALL, MORE1, Set, TAKE1, TAKE12, cmd,
+    BLOCK_NOARGS, BLOCK_TAKE12, Command, Ctx, FLAG, HTTP_ALL, MORE1, Set, SetResult, TAKE1, TAKE12,
+    cmd,
 };
 use super::level::{Settings, inherit, merge};
 use super::syntax::Directive;
@@ -90,43 +91,31 @@ impl LocationDraft {
     }
 }
 
-fn server(_: &mut Builder<'_>, d: &Directive, http: &mut HttpDraft) -> Result<(), ConfigError> {
+fn server(_: &mut Builder<'_>, d: &Directive, http: &mut HttpDraft) -> SetResult {
     http.servers.push(d.clone());
     Ok(())
 }
 
-fn listen(b: &mut Builder<'_>, d: &Directive, server: &mut ServerDraft) -> Result<(), ConfigError> {
+fn listen(b: &mut Builder<'_>, d: &Directive, server: &mut ServerDraft) -> SetResult {
     let mut listen = parse_listen(d)?;
     listen.addr = b.remap(listen.addr);
     server.listen.push(listen);
     Ok(())
 }
 
-fn server_name(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    server: &mut ServerDraft,
-) -> Result<(), ConfigError> {
+fn server_name(_: &mut Builder<'_>, d: &Directive, server: &mut ServerDraft) -> SetResult {
     server
         .names
         .extend(d.args.iter().map(|n| n.to_ascii_lowercase()));
     Ok(())
 }
 
-fn location(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    server: &mut ServerDraft,
-) -> Result<(), ConfigError> {
+fn location(_: &mut Builder<'_>, d: &Directive, server: &mut ServerDraft) -> SetResult {
     server.locations.push(d.clone());
     Ok(())
 }
 
-fn nested_location(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    outer: &mut LocationDraft,
-) -> Result<(), ConfigError> {
+fn nested_location(_: &mut Builder<'_>, d: &Directive, outer: &mut LocationDraft) -> SetResult {
     if outer.modifier == Modifier::Exact {
         return Err(d.error(format!(
             "location \"{}\" could not be inside the exact location \"{}\"",
@@ -138,38 +127,22 @@ fn nested_location(
     Ok(())
 }
 
-fn client_max_body_size(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn client_max_body_size(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.core.client_max_body_size = Some(size_arg(d)?);
     Ok(())
 }
 
-fn keepalive_timeout(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn keepalive_timeout(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.core.keepalive_timeout = Some(time_arg(d)?);
     Ok(())
 }
 
-fn client_header_timeout(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn client_header_timeout(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.core.client_header_timeout = Some(time_arg(d)?);
     Ok(())
 }
 
-fn server_tokens(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn server_tokens(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.core.server_tokens = Some(on_off(d)?);
     Ok(())
 }

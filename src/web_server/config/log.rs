@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use super::LocConf;
 use super::build::Builder;
-use super::commands::{ANYTHING, Command, Ctx, HTTP_ALL, MORE2, Set, TAKE12, TAKE123, cmd};
+use super::commands::{
+    ANYTHING, Command, Ctx, HTTP_ALL, MORE2, Set, SetResult, TAKE12, TAKE123, cmd,
+};
 use super::level::Settings;
 use super::syntax::Directive;
 use super::values::template;
-use super::{ConfigError, LocConf};
 use crate::web_server::log::{AccessLog, ErrorLog, Level, LogFormat};
 
 use Ctx::{Http, Main, Server};
@@ -34,8 +36,11 @@ impl Own {
     }
 }
 
-fn log_format(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
-    let (name, mut rest) = d.args.split_first().expect("MORE2");
+fn log_format(b: &mut Builder<'_>, d: &Directive) -> SetResult {
+    let (name, mut rest) = d
+        .args
+        .split_first()
+        .expect("the table asks for two arguments or more");
     let mut escape_json = false;
     if let Some(mode) = rest[0].strip_prefix("escape=") {
         escape_json = match mode {
@@ -59,7 +64,7 @@ fn log_format(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn access_log(b: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
+fn access_log(b: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     if d.args[0] == "off" {
         level.log.access_log = Some(Vec::new());
         return Ok(());
@@ -80,7 +85,7 @@ fn access_log(b: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Resul
 }
 
 /// One error log serves the whole web server: the last `error_log` of main or http wins.
-fn error_log(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
+fn error_log(b: &mut Builder<'_>, d: &Directive) -> SetResult {
     let level = match d.args.get(1) {
         Some(name) => {
             Level::parse(name).ok_or_else(|| d.error(format!("invalid log level \"{name}\"")))?
@@ -92,7 +97,7 @@ fn error_log(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn error_log_in_server(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
+fn error_log_in_server(b: &mut Builder<'_>, d: &Directive) -> SetResult {
     b.warn(
         d,
         "\"error_log\" applies to the whole web server here".into(),

@@ -6,12 +6,12 @@ use std::time::Duration;
 use hyper::header::{self, HeaderName};
 
 use super::build::Builder;
-use super::commands::{Command, Ctx, HTTP_ALL, Set, TAKE1, TAKE2, TAKE12, cmd};
+use super::commands::{Command, Ctx, HTTP_ALL, Set, SetResult, TAKE1, TAKE2, TAKE12, cmd};
 use super::http_core::LocationDraft;
 use super::level::{Settings, merge};
 use super::syntax::Directive;
 use super::values::{header_name, resolve_addr, template, time_arg};
-use super::{ConfigError, HttpVersion, LocConf, ProxyPass};
+use super::{HttpVersion, LocConf, ProxyPass};
 use crate::web_server::upstream::Upstream;
 use crate::web_server::variables::Template;
 
@@ -66,11 +66,7 @@ pub(super) fn headers(own: &[(HeaderName, Template)]) -> Vec<(HeaderName, Templa
 }
 
 /// `proxy_pass http://host[:port][/uri]`, where host may name an `upstream`.
-fn proxy_pass(
-    b: &mut Builder<'_>,
-    d: &Directive,
-    location: &mut LocationDraft,
-) -> Result<(), ConfigError> {
+fn proxy_pass(b: &mut Builder<'_>, d: &Directive, location: &mut LocationDraft) -> SetResult {
     if location.proxy.is_some() {
         return Err(d.error("\"proxy_pass\" directive is duplicate"));
     }
@@ -115,22 +111,14 @@ fn proxy_pass(
     Ok(())
 }
 
-fn proxy_set_header(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn proxy_set_header(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     let name = header_name(d, &d.args[0])?;
     let value = template(d, &d.args[1])?;
     level.proxy.set_header.push((name, value));
     Ok(())
 }
 
-fn proxy_http_version(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn proxy_http_version(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.proxy.http_version = Some(match d.args[0].as_str() {
         "1.0" => HttpVersion::Http10,
         "1.1" => HttpVersion::Http11,
@@ -143,20 +131,12 @@ fn proxy_http_version(
     Ok(())
 }
 
-fn proxy_connect_timeout(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn proxy_connect_timeout(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.proxy.connect_timeout = Some(time_arg(d)?);
     Ok(())
 }
 
-fn proxy_read_timeout(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn proxy_read_timeout(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.proxy.read_timeout = Some(time_arg(d)?);
     Ok(())
 }

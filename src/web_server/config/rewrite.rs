@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use super::build::Builder;
-use super::commands::{Command, Ctx, HTTP_ALL, MORE2, Set, TAKE12, cmd};
+use super::commands::{Command, Ctx, HTTP_ALL, MORE2, Set, SetResult, TAKE12, cmd};
 use super::level::Settings;
 use super::syntax::Directive;
 use super::values::template;
-use super::{ConfigError, ErrorPage, LocConf, Return};
+use super::{ErrorPage, LocConf, Return};
 
 #[rustfmt::skip]
 pub(super) const COMMANDS: &[Command] = &[
@@ -34,7 +34,7 @@ impl Own {
 }
 
 /// `return code [text]`, or `return URL` for a 302.
-fn return_(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
+fn return_(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     let first = &d.args[0];
     let ret = match first.parse::<u16>() {
         Ok(code) if code <= 999 => Return {
@@ -59,8 +59,11 @@ fn return_(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(
 }
 
 /// `error_page code... [=status] uri`.
-fn error_page(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
-    let (uri, codes_and_status) = d.args.split_last().expect("MORE2");
+fn error_page(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
+    let (uri, codes_and_status) = d
+        .args
+        .split_last()
+        .expect("the table asks for two arguments or more");
     let mut status = None;
     let mut codes = Vec::new();
     for a in codes_and_status {

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use hyper::header::HeaderValue;
 
 use super::build::Builder;
-use super::commands::{BLOCK_ANY, Command, Ctx, FLAG, HTTP_ALL, MORE1, Set, TAKE1, cmd};
+use super::commands::{BLOCK_ANY, Command, Ctx, FLAG, HTTP_ALL, MORE1, Set, SetResult, TAKE1, cmd};
 use super::http_core::LocationDraft;
 use super::level::{Settings, merge};
 use super::syntax::{Directive, resolve};
 use super::values::on_off;
-use super::{ConfigError, DocRoot, LocConf, mime};
+use super::{DocRoot, LocConf, mime};
 
 #[rustfmt::skip]
 pub(super) const COMMANDS: &[Command] = &[
@@ -45,7 +45,7 @@ impl Own {
     }
 }
 
-fn root(b: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
+fn root(b: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     match level.files.root {
         Some(DocRoot::Alias { .. }) => Err(
             d.error("\"root\" directive is duplicate, \"alias\" directive was specified earlier")
@@ -58,12 +58,9 @@ fn root(b: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), 
     }
 }
 
-fn alias(
-    b: &mut Builder<'_>,
-    d: &Directive,
-    location: &mut LocationDraft,
-) -> Result<(), ConfigError> {
-    // nginx names `root` here even when the earlier one was an `alias`.
+fn alias(b: &mut Builder<'_>, d: &Directive, location: &mut LocationDraft) -> SetResult {
+    // This names `root` even when the earlier one was an `alias`, where nginx says only
+    // "is duplicate"; kept as it was until the messages are aligned on purpose.
     if location.level.files.root.is_some() {
         return Err(
             d.error("\"alias\" directive is duplicate, \"root\" directive was specified earlier")
@@ -78,7 +75,7 @@ fn alias(
 }
 
 /// Several `index` lines add up, as in nginx.
-fn index(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
+fn index(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     if d.args.iter().any(String::is_empty) {
         return Err(d.error("index \"\" in \"index\" directive is invalid"));
     }
@@ -90,31 +87,23 @@ fn index(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(),
     Ok(())
 }
 
-fn autoindex(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
+fn autoindex(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.files.autoindex = Some(on_off(d)?);
     Ok(())
 }
 
-fn disable_symlinks(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn disable_symlinks(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     level.files.disable_symlinks = Some(on_off(d)?);
     Ok(())
 }
 
-fn types(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Result<(), ConfigError> {
+fn types(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     let block = d.block.as_deref().unwrap_or_default();
     level.files.types = Some(Arc::new(mime::Types::from_block(block)?));
     Ok(())
 }
 
-fn default_type(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    level: &mut Settings,
-) -> Result<(), ConfigError> {
+fn default_type(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
     let value = HeaderValue::from_str(&d.args[0]).map_err(|_| {
         d.error(format!(
             "invalid value \"{}\" in \"default_type\" directive",

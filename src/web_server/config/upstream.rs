@@ -3,9 +3,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::ConfigError;
 use super::build::Builder;
-use super::commands::{ANYTHING, BLOCK_TAKE1, Command, Conf, Ctx, MORE1, Set, TAKE1, cmd};
+use super::commands::{
+    ANYTHING, BLOCK_TAKE1, Command, Conf, Ctx, MORE1, Set, SetResult, TAKE1, cmd,
+};
 use super::syntax::Directive;
 use super::values::resolve_addr;
 use crate::web_server::upstream::Upstream;
@@ -33,7 +34,7 @@ pub(super) struct UpstreamDraft {
     keepalive: usize,
 }
 
-fn upstream(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
+fn upstream(b: &mut Builder<'_>, d: &Directive) -> SetResult {
     let name = d.args[0].clone();
     if b.upstreams.contains_key(&name) {
         return Err(d.error(format!("duplicate upstream \"{name}\"")));
@@ -53,11 +54,7 @@ fn upstream(b: &mut Builder<'_>, d: &Directive) -> Result<(), ConfigError> {
 
 /// `server address [weight=n max_fails=n fail_timeout=t backup down]`: the parameters are
 /// accepted for real configs' sake; every server gets its turn.
-fn server(
-    b: &mut Builder<'_>,
-    d: &Directive,
-    draft: &mut UpstreamDraft,
-) -> Result<(), ConfigError> {
+fn server(b: &mut Builder<'_>, d: &Directive, draft: &mut UpstreamDraft) -> SetResult {
     let addr = &d.args[0];
     for param in &d.args[1..] {
         let known = ["weight=", "max_fails=", "fail_timeout=", "backup", "down"];
@@ -72,11 +69,7 @@ fn server(
     Ok(())
 }
 
-fn keepalive(
-    _: &mut Builder<'_>,
-    d: &Directive,
-    draft: &mut UpstreamDraft,
-) -> Result<(), ConfigError> {
+fn keepalive(_: &mut Builder<'_>, d: &Directive, draft: &mut UpstreamDraft) -> SetResult {
     draft.keepalive = d.args[0]
         .parse()
         .map_err(|_| d.error("invalid value \"keepalive\" directive"))?;
