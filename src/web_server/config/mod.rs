@@ -1,14 +1,36 @@
 //! The web server's configuration: a subset of nginx's, read from real nginx syntax.
 //!
-//! `syntax` turns text into a tree of directives (with `include` expanded), `build` checks
-//! each directive against the context it appears in and produces the [`Config`] the request
-//! path reads. Settings are inherited the way nginx inherits them: `http` → `server` →
-//! `location` → nested `location`, where list directives (`add_header`,
+//! `syntax` turns text into a tree of directives (`include` expands them while parsing).
+//! `build` reads each block of the tree through the directive table (`commands`): one row
+//! per directive with the blocks it may appear in, its arguments and its set function,
+//! kept by nginx module in `core`, `log`, `http_core`, `static_files`, `rewrite`,
+//! `headers`, `proxy`, `upstream` and `ignored`. Set functions write to a draft of their
+//! block; `build` then assembles servers and locations into the [`Config`] the request
+//! path reads. Settings are inherited the way nginx inherits them (`level`): `http` →
+//! `server` → `location` → nested `location`, where list directives (`add_header`,
 //! `proxy_set_header`) are inherited only by levels that define none of their own.
+//!
+//! A new directive is a row in its module's table and a set function beside it; a new
+//! setting also a field in the module's `Own` and a line in its `merge`.
 
 mod build;
+mod commands;
+mod core;
+mod headers;
+mod http_core;
+mod ignored;
+mod include;
+mod level;
+mod log;
 pub mod mime;
+mod proxy;
+mod rewrite;
+mod static_files;
 pub mod syntax;
+#[cfg(test)]
+mod tests;
+mod upstream;
+mod values;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,12 +1,13 @@
 //! nginx's configuration syntax: words, quoted strings, `;`, `{ }`, `#` comments, and
 //! `include` — turned into a tree of directives that remember their file and line.
 //!
-//! This layer knows nothing about what directives mean; `build.rs` does.
+//! This layer knows nothing about what directives mean; `commands.rs` and the module
+//! tables do. `include.rs` expands includes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::ConfigError;
+use super::{ConfigError, include};
 
 /// One directive: `name args...;` or `name args... { children }`.
 #[derive(Debug, Clone)]
@@ -158,48 +159,27 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// How deep `include` may nest before we call it a loop.
-const MAX_INCLUDE_DEPTH: usize = 16;
-
 /// Read a configuration file and everything it includes into a directive tree.
 pub fn parse_file(path: &Path) -> Result<Vec<Directive>, ConfigError> {
-    parse_included(path, 0, None)
-}
-
-fn parse_included(
-    path: &Path,
-    depth: usize,
-    from: Option<&Directive>,
-) -> Result<Vec<Directive>, ConfigError> {
-    let text = std::fs::read(path).map_err(|err| {
-        let message = format!("open() \"{}\" failed ({})", path.display(), os_error(&err));
-        match from {
-            Some(d) => d.error(message),
-            None => ConfigError::bare(message),
-        }
-    })?;
-    let file: Arc<Path> = Arc::from(path);
-    let mut lexer = Lexer {
-        text: &text,
-        pos: 0,
-        line: 1,
-        file: &file,
-    };
-    let directives = parse_block(&mut lexer, false)?;
-    expand_includes(directives, path.parent().unwrap_or(Path::new(".")), depth)
+    include::parse_included(path, 0, None)
 }
 
 /// Parse a configuration held in memory (tests, `nginx -t` of a snippet).
 pub fn parse_str(text: &str, file: &Path) -> Result<Vec<Directive>, ConfigError> {
     let file: Arc<Path> = Arc::from(file);
+    let directives = parse_text(text.as_bytes(), &file)?;
+    include::expand(directives, file.parent().unwrap_or(Path::new(".")), 0)
+}
+
+/// One file's directives, its `include`s not yet expanded.
+pub(super) fn parse_text(text: &[u8], file: &Arc<Path>) -> Result<Vec<Directive>, ConfigError> {
     let mut lexer = Lexer {
-        text: text.as_bytes(),
+        text,
         pos: 0,
         line: 1,
-        file: &file,
+        file,
     };
-    let directives = parse_block(&mut lexer, false)?;
-    expand_includes(directives, file.parent().unwrap_or(Path::new(".")), 0)
+    parse_block(&mut lexer, false)
 }
 
 fn parse_block(lexer: &mut Lexer, inside: bool) -> Result<Vec<Directive>, ConfigError> {
@@ -228,30 +208,11 @@ fn parse_block(lexer: &mut Lexer, inside: bool) -> Result<Vec<Directive>, Config
             }
         };
         let mut args = Vec::new();
-        loop {
+        let block = loop {
             match lexer.next()? {
                 Some((Token::Word(word), _)) => args.push(word),
-                Some((Token::Semicolon, _)) => {
-                    directives.push(Directive {
-                        name,
-                        args,
-                        block: None,
-                        file: lexer.file.clone(),
-                        line,
-                    });
-                    break;
-                }
-                Some((Token::Open, _)) => {
-                    let children = parse_block(lexer, true)?;
-                    directives.push(Directive {
-                        name,
-                        args,
-                        block: Some(children),
-                        file: lexer.file.clone(),
-                        line,
-                    });
-                    break;
-                }
+                Some((Token::Semicolon, _)) => break None,
+                Some((Token::Open, _)) => break Some(parse_block(lexer, true)?),
                 Some((Token::Close, close_line)) => {
                     lexer.line = close_line;
                     return Err(lexer.error("unexpected \"}\""));
@@ -260,52 +221,15 @@ fn parse_block(lexer: &mut Lexer, inside: bool) -> Result<Vec<Directive>, Config
                     return Err(lexer.error("unexpected end of file, expecting \";\" or \"}\""));
                 }
             }
-        }
+        };
+        directives.push(Directive {
+            name,
+            args,
+            block,
+            file: lexer.file.clone(),
+            line,
+        });
     }
-}
-
-/// Replace every `include` with the directives of the files it names (globs allowed).
-fn expand_includes(
-    directives: Vec<Directive>,
-    base: &Path,
-    depth: usize,
-) -> Result<Vec<Directive>, ConfigError> {
-    let mut out = Vec::with_capacity(directives.len());
-    for mut directive in directives {
-        if directive.name == "include" && directive.block.is_none() {
-            if directive.args.len() != 1 {
-                return Err(directive.error("invalid number of arguments in \"include\" directive"));
-            }
-            if depth >= MAX_INCLUDE_DEPTH {
-                return Err(
-                    directive.error("too deep \"include\" nesting (is a file including itself?)")
-                );
-            }
-            for path in include_paths(&directive, base)? {
-                out.extend(parse_included(&path, depth + 1, Some(&directive))?);
-            }
-            continue;
-        }
-        if let Some(children) = directive.block.take() {
-            directive.block = Some(expand_includes(children, base, depth)?);
-        }
-        out.push(directive);
-    }
-    Ok(out)
-}
-
-fn include_paths(directive: &Directive, base: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let arg = &directive.args[0];
-    let path = resolve(base, arg);
-    if !arg.contains(['*', '?', '[']) {
-        return Ok(vec![path]);
-    }
-    let pattern = path.to_string_lossy().into_owned();
-    let paths = glob::glob(&pattern)
-        .map_err(|err| directive.error(format!("invalid include pattern \"{arg}\": {err}")))?;
-    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
-    found.sort();
-    Ok(found)
 }
 
 /// A path from the configuration, relative ones taken from the configuration's folder.
@@ -362,78 +286,26 @@ mod tests {
         assert_eq!(tree[0].args, ["200", "${host}x"]);
     }
 
-    #[test]
-    fn syntax_errors_read_like_nginx_with_file_and_line() {
-        let cases = [
-            (
-                "server {\n listen 80;\n",
-                "unexpected end of file, expecting \"}\" in /etc/test/nginx.conf:3",
-            ),
-            (
-                "server {\n}\n}\n",
-                "unexpected \"}\" in /etc/test/nginx.conf:3",
-            ),
-            (
-                "listen 80",
-                "unexpected end of file, expecting \";\" or \"}\" in /etc/test/nginx.conf:1",
-            ),
-            (
-                "server {\n root /x\n}\n",
-                "unexpected \"}\" in /etc/test/nginx.conf:3",
-            ),
-            ("\n\n;", "unexpected \";\" in /etc/test/nginx.conf:3"),
-            (
-                "root \"/x\"y;",
-                "unexpected \"y\" in /etc/test/nginx.conf:1",
-            ),
-            (
-                "root \"/x;\n",
-                "unexpected end of file, expecting \";\" or \"}\" in /etc/test/nginx.conf:2",
-            ),
-        ];
-        for (text, want) in cases {
-            let err = parse(text).unwrap_err();
-            assert_eq!(err.to_string(), format!("[emerg] {want}"), "for {text:?}");
-        }
+    /// One `#[test]` per case, so every failing case is reported, not only the first.
+    macro_rules! syntax_errors {
+        ($($name:ident: $text:expr => $want:expr;)*) => {
+            $(
+                #[test]
+                fn $name() {
+                    let err = parse($text).unwrap_err();
+                    assert_eq!(err.to_string(), format!("[emerg] {}", $want));
+                }
+            )*
+        };
     }
 
-    #[test]
-    fn include_expands_relative_to_the_config_folder_with_globs() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
-        std::fs::write(dir.path().join("conf.d/b.conf"), "server_b;\n").unwrap();
-        std::fs::write(dir.path().join("conf.d/a.conf"), "server_a;\n").unwrap();
-        std::fs::write(dir.path().join("mime.types"), "types { text/html html; }\n").unwrap();
-        let main = dir.path().join("nginx.conf");
-        std::fs::write(
-            &main,
-            "http {\n include mime.types;\n include conf.d/*.conf;\n}\n",
-        )
-        .unwrap();
-        let tree = parse_file(&main).unwrap();
-        let names: Vec<_> = tree[0]
-            .block
-            .as_ref()
-            .unwrap()
-            .iter()
-            .map(|d| d.name.clone())
-            .collect();
-        assert_eq!(names, ["types", "server_a", "server_b"]);
-
-        std::fs::write(&main, "include missing.conf;\n").unwrap();
-        let err = parse_file(&main).unwrap_err().to_string();
-        assert!(
-            err.contains("missing.conf\" failed (2: No such file or directory)"),
-            "{err}"
-        );
-        assert!(err.ends_with("nginx.conf:1"), "{err}");
-
-        std::fs::write(&main, "include nginx.conf;\n").unwrap();
-        assert!(
-            parse_file(&main)
-                .unwrap_err()
-                .to_string()
-                .contains("too deep")
-        );
+    syntax_errors! {
+        unclosed_block: "server {\n listen 80;\n" => "unexpected end of file, expecting \"}\" in /etc/test/nginx.conf:3";
+        extra_close: "server {\n}\n}\n" => "unexpected \"}\" in /etc/test/nginx.conf:3";
+        missing_semicolon_at_the_end: "listen 80" => "unexpected end of file, expecting \";\" or \"}\" in /etc/test/nginx.conf:1";
+        missing_semicolon_before_close: "server {\n root /x\n}\n" => "unexpected \"}\" in /etc/test/nginx.conf:3";
+        lone_semicolon: "\n\n;" => "unexpected \";\" in /etc/test/nginx.conf:3";
+        nothing_between_quote_and_word: "root \"/x\"y;" => "unexpected \"y\" in /etc/test/nginx.conf:1";
+        unclosed_quote: "root \"/x;\n" => "unexpected end of file, expecting \";\" or \"}\" in /etc/test/nginx.conf:2";
     }
 }
