@@ -20,7 +20,7 @@ use syntect::parsing::{SyntaxDefinition, SyntaxSet};
 use super::theme::{Theme, ThemeKind};
 use crate::lessons::pack::Pack;
 
-static NGINX_SYNTAX: &str = include_str!("../../assets/syntaxes/nginx.sublime-syntax");
+static NGINX_SYNTAX: &str = include_str!("../../../assets/syntaxes/nginx.sublime-syntax");
 
 /// HTTP messages as lessons show them: request or status line, headers, then the body.
 const HTTP_SYNTAX: &str = r#"%YAML 1.2
