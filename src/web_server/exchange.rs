@@ -161,7 +161,7 @@ impl Exchange {
 /// A fresh `$request_id`: 32 hex digits.
 fn request_id() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let n = rand::random::<u128>();
+    let n = fastrand::u128(..);
     (0..32)
         .rev()
         .map(|i| HEX[((n >> (i * 4)) & 0xf) as usize] as char)

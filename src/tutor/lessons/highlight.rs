@@ -13,7 +13,7 @@ use syntect::parsing::{SyntaxDefinition, SyntaxSet};
 
 use crate::tutor::theme::{Theme, ThemeKind};
 
-static NGINX_SYNTAX: &str = include_str!("../../../assets/syntaxes/nginx.sublime-syntax");
+use crate::embedded::NGINX_SYNTAX;
 
 /// HTTP messages as lessons show them: request or status line, headers, then the body.
 const HTTP_SYNTAX: &str = r#"%YAML 1.2

@@ -55,11 +55,8 @@ pub fn default_types() -> Arc<Types> {
     static TYPES: OnceLock<Arc<Types>> = OnceLock::new();
     TYPES
         .get_or_init(|| {
-            let tree = parse_str(
-                include_str!("../../../assets/mime.types"),
-                Path::new("mime.types"),
-            )
-            .expect("the embedded mime.types parses");
+            let tree = parse_str(crate::embedded::MIME_TYPES, Path::new("mime.types"))
+                .expect("the embedded mime.types parses");
             let block = tree[0].block.as_deref().unwrap_or_default();
             Arc::new(Types::from_block(block).expect("the embedded mime.types is valid"))
         })

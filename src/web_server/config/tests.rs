@@ -231,7 +231,7 @@ mod fuzz {
     /// Mangled configurations give errors, never panics.
     #[test]
     fn mangled_configs_never_panic() {
-        let base = include_str!("../../../assets/nginx.conf");
+        let base = crate::embedded::NGINX_CONF;
         let mut state: u64 = 0x2545_F491_4F6C_DD1D;
         let mut next = |n: usize| {
             state ^= state << 13;

@@ -153,7 +153,7 @@ impl FileAnswer {
 
     fn multipart(self, ranges: &[(u64, u64)], content_type: &HeaderValue) -> (Response<Body>, u64) {
         // nginx's boundary is a zero-padded counter; any unique string will do.
-        let boundary = format!("{:020}", rand::random::<u64>());
+        let boundary = format!("{:020}", fastrand::u64(..));
         let content_type = content_type.to_str().unwrap_or_default();
         let size = self.size;
         let mut segments = VecDeque::new();
