@@ -786,7 +786,7 @@ fn observe(port: u16, case: &Case) -> Seen {
         ("X-B", "x-b"),
         ("Keep-Alive", "keep-alive"),
     ] {
-        let mut v = r.header(name).map(norm_port).unwrap_or_else(|| "-".into());
+        let mut v = r.header(name).map_or_else(|| "-".into(), norm_port);
         if let Some(b) = &boundary {
             v = v.replace(b.as_str(), "BOUNDARY");
         }
@@ -1022,9 +1022,7 @@ struct Logs<'a> {
 
 impl Logs<'_> {
     fn nginx_mark(&self) -> usize {
-        std::fs::metadata(&self.nginx_file)
-            .map(|m| m.len() as usize)
-            .unwrap_or(0)
+        std::fs::metadata(&self.nginx_file).map_or(0, |m| m.len() as usize)
     }
 
     fn nginx_since(&self, mark: usize) -> Vec<String> {
@@ -1071,7 +1069,7 @@ fn compare(
     let mut leaks = Vec::new();
     for case in cases {
         let settle = Duration::from_millis(40);
-        let mark = logs.map(|l| l.nginx_mark());
+        let mark = logs.map(Logs::nginx_mark);
         let before = up.all().len();
         let mut n = observe(nginx_port, case);
         let n_up = upstream_summary(up, before);

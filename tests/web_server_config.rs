@@ -195,8 +195,7 @@ fn every_directive_is_accepted_and_takes_effect() {
     assert!(
         eventually(std::time::Duration::from_secs(5), || {
             std::fs::read_to_string(dir.path().join("logs/access.log"))
-                .map(|t| t.contains("127.0.0.1 \"GET /exact HTTP/1.1\" 200 "))
-                .unwrap_or(false)
+                .is_ok_and(|t| t.contains("127.0.0.1 \"GET /exact HTTP/1.1\" 200 "))
         }),
         "access log: {:?}",
         std::fs::read_to_string(dir.path().join("logs/access.log"))
@@ -207,8 +206,7 @@ fn every_directive_is_accepted_and_takes_effect() {
     assert!(
         eventually(std::time::Duration::from_secs(5), || {
             std::fs::read_to_string(dir.path().join("logs/error.log"))
-                .map(|t| t.contains("[error]") && t.contains("nothing-here"))
-                .unwrap_or(false)
+                .is_ok_and(|t| t.contains("[error]") && t.contains("nothing-here"))
         }),
         "error log: {:?}",
         std::fs::read_to_string(dir.path().join("logs/error.log"))

@@ -47,7 +47,7 @@ fn site() -> Site {
     std::fs::write(d.join("site/rooted/r.txt"), "rooted").unwrap();
     std::fs::write(d.join("site/prefix.txt"), "served by /pre").unwrap();
     std::os::unix::fs::symlink(d.join("static/a.txt"), d.join("static/link.txt")).unwrap();
-    let conf = r#"
+    let conf = r"
 include mime.types;
 default_type application/octet-stream;
 server {
@@ -61,7 +61,7 @@ server {
     location /pre { root site; add_header X-Loc pre; }
     location / { root site; }
 }
-"#;
+";
     let server = Server::start(d, conf);
     Site { dir, server }
 }

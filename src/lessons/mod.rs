@@ -41,10 +41,7 @@ impl Values {
         if !text.contains("{{") {
             return text.to_owned();
         }
-        let pid = |p: Option<u32>| {
-            p.map(|p| p.to_string())
-                .unwrap_or_else(|| "(not running)".into())
-        };
+        let pid = |p: Option<u32>| p.map_or_else(|| "(not running)".into(), |p| p.to_string());
         text.replace("{{web_port}}", &self.web_port.to_string())
             .replace("{{wsgi_port}}", &self.wsgi_port.to_string())
             .replace(
@@ -112,14 +109,11 @@ fn load_pack(dir: Option<&Path>) -> Result<Pack, ExitCode> {
 }
 
 fn store_for(state_dir: Option<PathBuf>) -> Result<Store, ExitCode> {
-    match state_dir.or_else(Store::default_dir) {
-        Some(dir) => Ok(Store::new(dir)),
-        None => {
-            eprintln!(
-                "wsgi-tutor: cannot find a state directory for progress; use --state-dir DIR"
-            );
-            Err(ExitCode::FAILURE)
-        }
+    if let Some(dir) = state_dir.or_else(Store::default_dir) {
+        Ok(Store::new(dir))
+    } else {
+        eprintln!("wsgi-tutor: cannot find a state directory for progress; use --state-dir DIR");
+        Err(ExitCode::FAILURE)
     }
 }
 

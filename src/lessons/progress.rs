@@ -124,8 +124,7 @@ impl Store {
         let dirs = directories::ProjectDirs::from("", "", "wsgi-tutor")?;
         Some(
             dirs.state_dir()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| dirs.data_local_dir().to_path_buf()),
+                .map_or_else(|| dirs.data_local_dir().to_path_buf(), Path::to_path_buf),
         )
     }
 

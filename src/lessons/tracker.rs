@@ -62,17 +62,16 @@ impl Tracker {
     ) -> Vec<String> {
         // The WSGI server's side of a request can arrive after the web server's answer
         // (two pipes): the request is looked at again then, and the new look replaces the old.
-        match seen
+        if let Some(at) = seen
             .request
             .and_then(|id| self.seen.iter().position(|o| o.request == Some(id)))
         {
-            Some(at) => self.seen[at] = seen,
-            None => {
-                if self.seen.len() == SEEN_LIMIT {
-                    self.seen.remove(0);
-                }
-                self.seen.push(seen);
+            self.seen[at] = seen
+        } else {
+            if self.seen.len() == SEEN_LIMIT {
+                self.seen.remove(0);
             }
+            self.seen.push(seen);
         }
         let mut done = Vec::new();
         for task in &lesson.tasks {

@@ -122,7 +122,7 @@ async fn run(plan: StackPlan) -> ExitCode {
     );
 
     let code = tokio::select! {
-        _ = stop_requested() => ExitCode::SUCCESS,
+        () = stop_requested() => ExitCode::SUCCESS,
         status = wsgi.child.wait() => {
             eprintln!("wsgi-tutor: the {} exited ({})", describe(Process::WsgiServer), exit_text(status));
             ExitCode::FAILURE
@@ -150,7 +150,7 @@ async fn stop_requested() {
     let mut term = signal(SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
     }
 }
 

@@ -65,12 +65,11 @@ impl Executor {
     }
 
     async fn to_stack(&self, cmd: StackCmd) -> Option<Msg> {
-        match self.stack.send(cmd).await {
-            Ok(()) => None,
-            Err(_) => {
-                tracing::warn!("a command for the stack found it gone");
-                Some(Msg::Notice("the stack is no longer running".into()))
-            }
+        if let Ok(()) = self.stack.send(cmd).await {
+            None
+        } else {
+            tracing::warn!("a command for the stack found it gone");
+            Some(Msg::Notice("the stack is no longer running".into()))
         }
     }
 

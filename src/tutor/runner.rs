@@ -201,13 +201,13 @@ impl Tutor {
                     self.queue.push_back(msg);
                 }
             }
-            _ = tokio::time::sleep_until(self.next_frame.into()), if animating => {
+            () = tokio::time::sleep_until(self.next_frame.into()), if animating => {
                 self.next_frame = Instant::now() + FRAME;
                 let now_ms = self.started.elapsed().as_millis() as u64;
                 self.queue.push_back(Msg::Tick { now_ms });
             }
-            _ = tokio::time::sleep_until(draw_due.into()), if dirty => {}
-            _ = self.signals.recv() => self.queue.push_back(Msg::Key(quit_key())),
+            () = tokio::time::sleep_until(draw_due.into()), if dirty => {}
+            () = self.signals.recv() => self.queue.push_back(Msg::Key(quit_key())),
         }
     }
 

@@ -78,8 +78,7 @@ fn entries(dir: &Path) -> io::Result<Vec<Entry>> {
             .modified()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_secs() as i64);
         entries.push(Entry {
             name,
             dir: meta.is_dir(),

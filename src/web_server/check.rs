@@ -48,7 +48,7 @@ fn sizes(x: &Exchange) -> Option<u16> {
         );
     }
     let mut total = request_line;
-    for (name, value) in x.headers.iter() {
+    for (name, value) in &x.headers {
         let line = name.as_str().len() + value.len() + 4;
         total += line;
         if line > MAX_LINE || total > MAX_HEADERS_TOTAL {

@@ -40,9 +40,10 @@ pub fn apply(
     redirects.passes += 1;
     match content {
         Content::Redirect => {}
-        Content::Answer(answer) => match redirects.error_page {
-            Some(original) => return Phase::Break(as_error_page(answer, original)),
-            None => {
+        Content::Answer(answer) => {
+            if let Some(original) = redirects.error_page {
+                return Phase::Break(as_error_page(answer, original));
+            } else {
                 let status = answer.status();
                 let page = match answer {
                     Answer::Status(_) => conf.error_page.get(&status),
@@ -59,7 +60,7 @@ pub fn apply(
                     x.method = Method::GET;
                 }
             }
-        },
+        }
     }
     if redirects.passes < MAX_REDIRECTS {
         return Phase::Continue(());

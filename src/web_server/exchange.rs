@@ -64,8 +64,7 @@ impl Exchange {
         let raw_path_and_query = parts
             .uri
             .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| parts.uri.to_string());
+            .map_or_else(|| parts.uri.to_string(), |pq| pq.as_str().to_owned());
         let x = Exchange {
             id: request_id(),
             conn,

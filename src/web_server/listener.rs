@@ -107,7 +107,7 @@ impl WebServer {
                     self.config
                         .load()
                         .error_log
-                        .log(Level::Warn, None, format_args!("{why}"))
+                        .log(Level::Warn, None, format_args!("{why}"));
                 }
             }
         }
@@ -246,8 +246,8 @@ impl WebServer {
     ) {
         loop {
             let accepted = tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = self.shutdown.cancelled() => return,
+                () = stop.cancelled() => return,
+                () = self.shutdown.cancelled() => return,
                 accepted = listener.accept() => accepted,
             };
             let (stream, peer) = match accepted {
@@ -291,8 +291,9 @@ impl WebServer {
                 .servers
                 .iter()
                 .find(|s| s.listen.iter().any(|l| *l.spec == *info.listen))
-                .map(|s| (s.client_header_timeout, s.keepalive_timeout))
-                .unwrap_or((Duration::from_secs(60), Duration::from_secs(75)))
+                .map_or((Duration::from_secs(60), Duration::from_secs(75)), |s| {
+                    (s.client_header_timeout, s.keepalive_timeout)
+                })
         };
         let (id, peer) = (info.id, info.peer.ip());
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -328,7 +329,7 @@ impl WebServer {
                     );
                 }
             }
-            _ = self.shutdown.cancelled() => {
+            () = self.shutdown.cancelled() => {
                 conn.as_mut().graceful_shutdown();
                 let _ = conn.await;
             }

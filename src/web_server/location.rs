@@ -100,15 +100,13 @@ mod tests {
     }
 
     fn chosen(locations: &[Location], uri: &str) -> String {
-        find(locations, uri.as_bytes())
-            .map(|l| l.conf.name.clone())
-            .unwrap_or_else(|| "(none)".into())
+        find(locations, uri.as_bytes()).map_or_else(|| "(none)".into(), |l| l.conf.name.clone())
     }
 
     #[test]
     fn nginx_precedence_table() {
         let locations = server_locations(
-            r#"server {
+            r"server {
                 location = / { return 200; }
                 location / { return 200; }
                 location /static { return 200; }
@@ -120,7 +118,7 @@ mod tests {
                     location /api/v2/ { return 200; }
                     location ~ \.json$ { return 200; }
                 }
-            }"#,
+            }",
         );
         let cases = [
             ("/", "= /"),

@@ -82,7 +82,7 @@ pub fn main(args: WebServerArgs) -> ExitCode {
 /// One thread per CPU we may run on; on a single CPU (or when pinned to one) a
 /// single-threaded runtime, which skips the cross-thread wake-ups.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     if cpus == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

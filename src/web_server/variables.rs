@@ -230,7 +230,7 @@ impl VarSource for Exchange {
             Var::Args => out.push_str(self.args.as_deref().unwrap_or("")),
             Var::IsArgs => {
                 if self.args.is_some() {
-                    out.push('?')
+                    out.push('?');
                 }
             }
             Var::RequestId => out.push_str(&self.id),
@@ -241,7 +241,7 @@ impl VarSource for Exchange {
             Var::ServerPort => push_num(out, self.conn.local.port()),
             Var::ServerName => {
                 if let Some(name) = self.server.as_ref().and_then(|s| s.names.first()) {
-                    out.push_str(name)
+                    out.push_str(name);
                 }
             }
             Var::ProxyHost => {}
@@ -278,7 +278,7 @@ impl VarSource for Exchange {
             Var::UpstreamAddr => self.each_attempt(out, |a, out| out.push_str(&a.addr)),
             // A server that never answered shows as 502, as nginx logs it.
             Var::UpstreamStatus => {
-                self.each_attempt(out, |a, out| push_num(out, a.status.unwrap_or(502)))
+                self.each_attempt(out, |a, out| push_num(out, a.status.unwrap_or(502)));
             }
             Var::UpstreamResponseTime => self.each_attempt(out, |a, out| push_seconds(out, a.time)),
             Var::Http(name) => {
@@ -363,7 +363,7 @@ mod tests {
                 Var::RequestUri => out.push_str("/a?b=1"),
                 Var::Http(name) => {
                     out.push_str("H:");
-                    out.push_str(name)
+                    out.push_str(name);
                 }
                 other => out.push_str(&format!("<{other:?}>")),
             }

@@ -172,7 +172,8 @@ fn client(req: &RequestHead<'_>) -> (String, String) {
 /// SERVER_NAME and SERVER_PORT: from `Host` (or an absolute URI), else the socket.
 fn server(req: &RequestHead<'_>, scheme: &str) -> (String, u16) {
     let default_port = if scheme == "https" { 443 } else { 80 };
-    match header_str(req.headers, HOST.as_str()).or_else(|| req.uri.authority().map(|a| a.as_str()))
+    match header_str(req.headers, HOST.as_str())
+        .or_else(|| req.uri.authority().map(hyper::http::uri::Authority::as_str))
     {
         Some(host) => split_host(host, default_port),
         None => (req.local.ip().to_string(), req.local.port()),

@@ -250,6 +250,5 @@ fn request_id<B>(req: &Request<B>) -> String {
                 && v.len() <= 64
                 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)))
+        .map_or_else(|| format!("{:032x}", fastrand::u128(..)), str::to_owned)
 }

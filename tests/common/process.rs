@@ -88,12 +88,11 @@ impl Lines {
                 return found;
             }
             let now = Instant::now();
-            if now >= deadline {
-                panic!(
-                    "timed out after {timeout:?} waiting for {count} matching line(s); the lines so far:\n{}",
-                    lines.join("\n")
-                );
-            }
+            assert!(
+                now < deadline,
+                "timed out after {timeout:?} waiting for {count} matching line(s); the lines so far:\n{}",
+                lines.join("\n")
+            );
             lines = cv.wait_timeout(lines, deadline - now).unwrap().0;
         }
     }

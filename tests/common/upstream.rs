@@ -119,7 +119,7 @@ fn set_linger_zero(stream: &TcpStream) {
             stream.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_LINGER,
-            &linger as *const libc::linger as *const libc::c_void,
+            (&raw const linger).cast::<libc::c_void>(),
             std::mem::size_of::<libc::linger>() as libc::socklen_t,
         );
     }

@@ -111,18 +111,15 @@ impl Server {
             stdin,
             conf: conf.to_path_buf(),
         };
-        match port {
-            Some(port) => {
-                server.port = port;
-                Ok(server)
-            }
-            None => {
-                thread::sleep(Duration::from_millis(200));
-                Err(format!(
-                    "web server did not report a listening port; stderr:\n{}",
-                    server.stderr.text()
-                ))
-            }
+        if let Some(port) = port {
+            server.port = port;
+            Ok(server)
+        } else {
+            thread::sleep(Duration::from_millis(200));
+            Err(format!(
+                "web server did not report a listening port; stderr:\n{}",
+                server.stderr.text()
+            ))
         }
     }
 

@@ -64,7 +64,7 @@ pub(super) fn parse_lesson(file: &Path, text: &str, problems: &mut Vec<Problem>)
             file: file.to_path_buf(),
             line,
             message,
-        })
+        });
     };
     let split = match front_matter::split(text) {
         Ok(split) => split,
@@ -77,10 +77,7 @@ pub(super) fn parse_lesson(file: &Path, text: &str, problems: &mut Vec<Problem>)
     let raw: RawLesson = match toml::from_str(split.meta) {
         Ok(raw) => raw,
         Err(err) => {
-            let line = err
-                .span()
-                .map(|s| meta_line(s.start))
-                .unwrap_or(split.meta_line);
+            let line = err.span().map_or(split.meta_line, |s| meta_line(s.start));
             report(line, format!("front matter: {}", err.message()));
             return None;
         }

@@ -119,8 +119,7 @@ impl Expect {
         };
         let got = seen
             .served_by
-            .map(ServedBy::describe)
-            .unwrap_or("the configuration's return answered it");
+            .map_or("the configuration's return answered it", ServedBy::describe);
         Err(match (served_by, seen.served_by) {
             (ServedBy::Static, Some(ServedBy::Wsgi | ServedBy::WsgiError)) => {
                 "your request reached the WSGI server: the web server passed it on instead of answering from disk".into()

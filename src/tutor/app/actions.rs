@@ -16,7 +16,7 @@ impl App {
             Action::Quit => self.quit(effects),
             Action::Help => self.overlay = Some(Overlay::Help),
             Action::RequestMenu => {
-                self.overlay = Some(Overlay::RequestMenu(RequestMenu::default()))
+                self.overlay = Some(Overlay::RequestMenu(RequestMenu::default()));
             }
             Action::WorkersPanel => self.overlay = Some(Overlay::Workers),
             Action::SwitchApp => {

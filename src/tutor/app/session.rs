@@ -152,7 +152,12 @@ impl Session {
                     hints_total: hints.as_ref().map_or(0, |h| h.total),
                     hints: hints
                         .as_ref()
-                        .map(|h| h.revealed.iter().map(|s| s.to_string()).collect())
+                        .map(|h| {
+                            h.revealed
+                                .iter()
+                                .map(std::string::ToString::to_string)
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     solution: hints.and_then(|h| h.solution.map(str::to_owned)),
                     answer: tracker

@@ -11,12 +11,11 @@ use syntect::easy::HighlightLines;
 use syntect::highlighting::ThemeSet;
 use syntect::parsing::{SyntaxDefinition, SyntaxSet};
 
+use crate::embedded::NGINX_SYNTAX;
 use crate::tutor::theme::{Theme, ThemeKind};
 
-use crate::embedded::NGINX_SYNTAX;
-
 /// HTTP messages as lessons show them: request or status line, headers, then the body.
-const HTTP_SYNTAX: &str = r#"%YAML 1.2
+const HTTP_SYNTAX: &str = r"%YAML 1.2
 ---
 name: HTTP
 scope: source.http
@@ -38,7 +37,7 @@ contexts:
         1: entity.name.tag.header.http
         2: punctuation.separator.http
         3: string.unquoted.value.http
-"#;
+";
 
 struct Highlighter {
     syntaxes: SyntaxSet,

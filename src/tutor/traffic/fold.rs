@@ -80,7 +80,7 @@ fn fold_web_server(req: &mut Request, ts: u64, hop: &Hop) {
                 version: version.clone(),
                 headers: headers.clone(),
                 added: added.clone(),
-            })
+            });
         }
         Hop::UpstreamAnswered {
             status, time_us, ..
@@ -98,7 +98,7 @@ fn fold_wsgi_server(req: &mut Request, ts: u64, hop: &Hop) {
         } => req.dispatched = Some((*worker_pid, *queue_us)),
         Hop::EnvironBuilt { environ } => req.environ = environ.clone(),
         Hop::StartResponse { status, headers } => {
-            req.start_response = Some((status.clone(), headers.clone()))
+            req.start_response = Some((status.clone(), headers.clone()));
         }
         Hop::Finished {
             queue_us,
@@ -114,7 +114,7 @@ fn fold_wsgi_server(req: &mut Request, ts: u64, hop: &Hop) {
                     app_us: *app_us,
                     total_us: *total_us,
                 },
-            ))
+            ));
         }
         Hop::AppError {
             kind,

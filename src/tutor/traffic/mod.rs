@@ -83,15 +83,14 @@ impl Traffic {
             return None;
         }
         let id = event.request_id.as_deref()?;
-        let seq = match self.by_id.get(id) {
-            Some(&seq) => seq,
-            None => {
-                if !starts_request(&event.hop) && self.next_seq > 0 && self.was_evicted(id) {
-                    self.late_events += 1;
-                    return None;
-                }
-                self.insert(id)
+        let seq = if let Some(&seq) = self.by_id.get(id) {
+            seq
+        } else {
+            if !starts_request(&event.hop) && self.next_seq > 0 && self.was_evicted(id) {
+                self.late_events += 1;
+                return None;
             }
+            self.insert(id)
         };
         let first = self.requests.front().map_or(0, |r| r.seq);
         let Some(req) = self.requests.get_mut((seq - first) as usize) else {

@@ -53,7 +53,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect, replay: u64) {
         .map(|key| {
             let a = environ(web, key);
             let b = environ(direct, key);
-            let style = if a != b { theme.added } else { theme.text };
+            let style = if a == b { theme.text } else { theme.added };
             Row::new([
                 Cell::from(Span::styled(*key, theme.accent)),
                 Cell::from(Span::styled(a, style)),

@@ -98,7 +98,12 @@ fn title(app: &App) -> Line<'static> {
 fn boxes(frame: &mut Frame, app: &App, geo: Geometry) {
     let theme = &app.theme;
     let workers = app.stack.workers.len();
-    let pids: Vec<String> = app.stack.workers.keys().map(|p| p.to_string()).collect();
+    let pids: Vec<String> = app
+        .stack
+        .workers
+        .keys()
+        .map(std::string::ToString::to_string)
+        .collect();
     let contents: [(&str, String, String, Style); 4] = [
         ("Browser", "curl · menu".into(), "you".into(), theme.border),
         server_lines("Web server", &app.stack.web, app),
@@ -191,7 +196,7 @@ fn draw_dots(buf: &mut Buffer, app: &App, geo: Geometry) -> ([usize; 4], usize) 
                 progress,
             } => {
                 let x0 = geo.edge_x(edge as u16);
-                let step = (progress.clamp(0.0, 1.0) * (geo.edge_w - 1) as f64).round() as u16;
+                let step = (progress.clamp(0.0, 1.0) * f64::from(geo.edge_w - 1)).round() as u16;
                 let (x, y) = if forward {
                     (x0 + step, geo.top + 1)
                 } else {

@@ -37,7 +37,7 @@ pub fn render(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(paragraph, area);
 }
 
-fn section<'a>(lines: &mut Vec<Line<'a>>, theme: &Theme, title: String) {
+fn section(lines: &mut Vec<Line<'_>>, theme: &Theme, title: String) {
     if !lines.is_empty() {
         lines.push(Line::default());
     }
@@ -268,14 +268,14 @@ fn response<'a>(lines: &mut Vec<Line<'a>>, req: &'a Request, theme: &Theme, widt
     waterfall(lines, req, theme, width);
 }
 
-fn waterfall<'a>(lines: &mut Vec<Line<'a>>, req: &Request, theme: &Theme, width: u16) {
+fn waterfall(lines: &mut Vec<Line<'_>>, req: &Request, theme: &Theme, width: u16) {
     let t = req.timing();
     section(
         lines,
         theme,
         format!("⑥ Timing, {} in all", duration(t.total_us)),
     );
-    let bar_width = width.saturating_sub(30).max(10) as f64;
+    let bar_width = f64::from(width.saturating_sub(30).max(10));
     let total = t.total_us.max(1) as f64;
     let mut offset = 0.0;
     let rows = [

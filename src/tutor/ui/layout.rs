@@ -14,6 +14,7 @@ pub enum Pane {
 impl Pane {
     pub const ALL: [Pane; 3] = [Pane::Lesson, Pane::Traffic, Pane::Inspector];
 
+    #[must_use]
     pub fn next(self) -> Pane {
         match self {
             Pane::Lesson => Pane::Traffic,
@@ -22,6 +23,7 @@ impl Pane {
         }
     }
 
+    #[must_use]
     pub fn previous(self) -> Pane {
         self.next().next()
     }

@@ -96,7 +96,7 @@ fn render_with(frame: &mut Frame, app: &App, lesson_body: &mut BodyCache) {
             Overlay::Workers => workers::render(frame, app, areas.overlay),
             Overlay::Compare { replay } => compare::render(frame, app, areas.overlay, *replay),
             Overlay::Apps(_) | Overlay::Lessons(_) | Overlay::Restore(_) | Overlay::Confirm(_) => {
-                lists::render(frame, app, areas.overlay)
+                lists::render(frame, app, areas.overlay);
             }
         }
     }

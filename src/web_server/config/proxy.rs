@@ -91,15 +91,14 @@ fn proxy_pass(b: &mut Builder<'_>, d: &Directive, location: &mut LocationDraft) 
             d.error("\"proxy_pass\" cannot have URI part in location given by regular expression")
         );
     }
-    let upstream = match b.upstreams.get(hostport) {
-        Some(up) => up.clone(),
-        None => {
-            let addr = resolve_addr(hostport, 80)
-                .map(|a| b.remap(a))
-                .map_err(|why| d.error(format!("{why} in upstream \"{hostport}\"")))?;
-            let peers = vec![(hostport.to_owned(), addr)];
-            Arc::new(Upstream::new(hostport.to_owned(), peers, 0))
-        }
+    let upstream = if let Some(up) = b.upstreams.get(hostport) {
+        up.clone()
+    } else {
+        let addr = resolve_addr(hostport, 80)
+            .map(|a| b.remap(a))
+            .map_err(|why| d.error(format!("{why} in upstream \"{hostport}\"")))?;
+        let peers = vec![(hostport.to_owned(), addr)];
+        Arc::new(Upstream::new(hostport.to_owned(), peers, 0))
     };
     location.proxy = Some(ProxyPass {
         upstream,

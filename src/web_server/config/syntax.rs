@@ -40,7 +40,7 @@ struct Lexer<'a> {
     file: &'a Arc<Path>,
 }
 
-impl<'a> Lexer<'a> {
+impl Lexer<'_> {
     fn error(&self, message: impl Into<String>) -> ConfigError {
         ConfigError::new(message, self.file, self.line)
     }

@@ -241,7 +241,7 @@ mod fuzz {
         };
         for _ in 0..2000 {
             let mut text = base.to_owned();
-            for _ in 0..1 + next(4) {
+            for _ in 0..=next(4) {
                 let mut at = next(text.len() + 1);
                 while !text.is_char_boundary(at) {
                     at -= 1;

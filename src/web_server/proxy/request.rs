@@ -52,7 +52,7 @@ pub(super) struct Outgoing {
 
 impl Outgoing {
     /// Fails only on the client's body: a chunked one too large or broken to collect.
-    pub async fn prepare(
+    pub(super) async fn prepare(
         x: &Exchange,
         proxy: &ProxyPass,
         conf: &LocConf,
@@ -108,13 +108,13 @@ impl Outgoing {
     }
 
     /// The trace's view of the headers sent.
-    pub fn headers(&self) -> &HeaderMap {
+    pub(super) fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
     /// The request for the next server; `last` when no other server will need the headers
     /// (they are copied only when one may).
-    pub fn request(&mut self, method: &Method, last: bool) -> Request<UpstreamBody> {
+    pub(super) fn request(&mut self, method: &Method, last: bool) -> Request<UpstreamBody> {
         self.sent = true;
         let headers = if last {
             std::mem::take(&mut self.headers)
@@ -137,7 +137,7 @@ impl Outgoing {
     }
 
     /// Whether sending failed because the client's body went past `client_max_body_size`.
-    pub fn body_too_large(&self) -> bool {
+    pub(super) fn body_too_large(&self) -> bool {
         self.too_large.load(Ordering::Relaxed)
     }
 }
@@ -217,7 +217,7 @@ fn upstream_headers(
         }
         headers.append(name.clone(), header_value);
     }
-    for (name, value) in x.headers.iter() {
+    for (name, value) in &x.headers {
         let lower = name.as_str();
         if HOP_BY_HOP.contains(&lower)
             || name == header::CONTENT_LENGTH

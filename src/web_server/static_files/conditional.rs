@@ -11,9 +11,7 @@ pub(super) fn etag(mtime: u64, size: u64) -> String {
 }
 
 pub(super) fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// nginx's not-modified filter: 412 when If-Match / If-Unmodified-Since fail, 304 when

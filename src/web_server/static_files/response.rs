@@ -31,7 +31,7 @@ pub(super) fn file_response(
     meta: &Metadata,
 ) -> Outcome {
     let size = meta.len();
-    let mtime = meta.modified().map(unix_seconds).unwrap_or(0);
+    let mtime = meta.modified().map_or(0, unix_seconds);
     let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(mtime));
     let tag = etag(mtime, size);
 

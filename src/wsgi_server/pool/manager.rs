@@ -187,23 +187,20 @@ impl Pool {
             return;
         };
         state.idle.retain(|w| w.id != id);
-        let reason = match proc_.leaving {
-            Some(reason) => {
-                log::info(pid, &format!("Worker exiting (pid: {pid})"));
-                if reason == ExitReason::Timeout {
-                    log::error_log(
-                        me,
-                        Level::Error,
-                        &format!("Worker (pid:{pid}) was sent SIGKILL after --timeout"),
-                    );
-                }
-                reason
+        let reason = if let Some(reason) = proc_.leaving {
+            log::info(pid, &format!("Worker exiting (pid: {pid})"));
+            if reason == ExitReason::Timeout {
+                log::error_log(
+                    me,
+                    Level::Error,
+                    &format!("Worker (pid:{pid}) was sent SIGKILL after --timeout"),
+                );
             }
-            None => {
-                let text = worker::describe_exit(pid, status);
-                log::error_log(me, Level::Error, &text);
-                ExitReason::Crash
-            }
+            reason
+        } else {
+            let text = worker::describe_exit(pid, status);
+            log::error_log(me, Level::Error, &text);
+            ExitReason::Crash
         };
         self.sink.emit(None, || Hop::WorkerExited {
             worker_pid: pid,
