@@ -66,7 +66,7 @@ impl Tracker {
             .request
             .and_then(|id| self.seen.iter().position(|o| o.request == Some(id)))
         {
-            self.seen[at] = seen
+            self.seen[at] = seen;
         } else {
             if self.seen.len() == SEEN_LIMIT {
                 self.seen.remove(0);

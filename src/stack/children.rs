@@ -102,27 +102,34 @@ impl<M: From<Report> + Send + 'static> Stack<M> {
         let _ = self.tx.send(M::from(report)).await;
     }
 
-    /// Plan, start both servers and serve commands until shut down or the channel closes.
-    pub async fn run(self, mut cmds: mpsc::Receiver<StackCmd>) {
+    /// Work out ports and paths (off the loop: it probes ports and writes the lab) and say
+    /// where the stack runs.
+    async fn plan(&self) -> Option<StackPlan> {
         let args = self.args.clone();
         let planned = tokio::task::spawn_blocking(move || super::serve::plan(&args, true)).await;
-        let mut plan = match planned {
-            Ok(Ok((plan, note))) => {
-                self.report(Report::Planned(Planned {
-                    web_port: plan.web_port,
-                    wsgi_port: plan.wsgi_port,
-                    lab: plan.lab.clone(),
-                    config: plan.config.clone(),
-                    app: plan.app.clone(),
-                    workers: plan.workers,
-                    note,
-                    log: self.log.clone(),
-                }))
-                .await;
-                plan
-            }
+        let (plan, note) = match planned {
+            Ok(Ok(planned)) => planned,
             Ok(Err(error)) => return self.cannot_start(error).await,
             Err(error) => return self.cannot_start(error.to_string()).await,
+        };
+        self.report(Report::Planned(Planned {
+            web_port: plan.web_port,
+            wsgi_port: plan.wsgi_port,
+            lab: plan.lab.clone(),
+            config: plan.config.clone(),
+            app: plan.app.clone(),
+            workers: plan.workers,
+            note,
+            log: self.log.clone(),
+        }))
+        .await;
+        Some(plan)
+    }
+
+    /// Plan, start both servers and serve commands until shut down or the channel closes.
+    pub async fn run(self, mut cmds: mpsc::Receiver<StackCmd>) {
+        let Some(mut plan) = self.plan().await else {
+            return;
         };
         let mut wsgi = self.spawn(Process::WsgiServer, &plan).await;
         let mut web = self.spawn(Process::WebServer, &plan).await;
@@ -169,10 +176,11 @@ impl<M: From<Report> + Send + 'static> Stack<M> {
         }
     }
 
-    async fn cannot_start(&self, error: String) {
+    async fn cannot_start(&self, error: String) -> Option<StackPlan> {
         tracing::error!("cannot start the stack: {error}");
         self.report(Report::Notice(format!("cannot start the stack: {error}")))
             .await;
+        None
     }
 
     async fn exited(&self, process: Process, exit: ServerExit) {

@@ -34,6 +34,8 @@ pub struct Theme {
 }
 
 impl Theme {
+    /// Long on purpose: one style per role for each of the three themes, side by side so a
+    /// colour change is made in one place for all of them.
     pub fn new(kind: ThemeKind) -> Theme {
         let fg = |c: Color| Style::new().fg(c);
         match kind {

@@ -43,22 +43,21 @@ pub fn apply(
         Content::Answer(answer) => {
             if let Some(original) = redirects.error_page {
                 return Phase::Break(as_error_page(answer, original));
-            } else {
-                let status = answer.status();
-                let page = match answer {
-                    Answer::Status(_) => conf.error_page.get(&status),
-                    Answer::Response(_) => None,
-                };
-                let Some(page) = page else {
-                    return Phase::Break(answer);
-                };
-                redirects.error_page = Some(page.status.unwrap_or(status));
-                x.uri = page.uri.as_bytes().to_vec();
-                x.args = None;
-                x.internal_redirect = true;
-                if x.method != Method::HEAD {
-                    x.method = Method::GET;
-                }
+            }
+            let status = answer.status();
+            let page = match answer {
+                Answer::Status(_) => conf.error_page.get(&status),
+                Answer::Response(_) => None,
+            };
+            let Some(page) = page else {
+                return Phase::Break(answer);
+            };
+            redirects.error_page = Some(page.status.unwrap_or(status));
+            x.uri = page.uri.as_bytes().to_vec();
+            x.args = None;
+            x.internal_redirect = true;
+            if x.method != Method::HEAD {
+                x.method = Method::GET;
             }
         }
     }

@@ -11,6 +11,8 @@ use crate::tutor::overlays::{AppList, LessonList, Overlay, RequestMenu};
 use crate::tutor::ui::layout::Pane;
 
 impl App {
+    /// Long on purpose: one arm per action of the keymap, each a line or a call, so the
+    /// whole keyboard reads as one table.
     pub(super) fn on_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
         match action {
             Action::Quit => self.quit(effects),
