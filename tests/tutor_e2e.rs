@@ -37,12 +37,17 @@ impl Session {
 
     /// Start with something already in the state directory.
     fn start_with_state(name: &str, prepare: impl FnOnce(&std::path::Path)) -> Session {
+        Session::start_with(name, "", prepare)
+    }
+
+    /// Start with environment assignments (`VISUAL=true`) and a prepared state directory.
+    fn start_with(name: &str, env: &str, prepare: impl FnOnce(&std::path::Path)) -> Session {
         let lab = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
         prepare(state.path());
         let (web, wsgi) = (free_port(), free_port());
         let command = format!(
-            "exec '{BIN}' --lab '{}' --state-dir '{}' --web-port {web} --wsgi-port {wsgi} --workers 1",
+            "{env} exec '{BIN}' --lab '{}' --state-dir '{}' --web-port {web} --wsgi-port {wsgi} --workers 1",
             lab.path().display(),
             state.path().display(),
         );
@@ -284,17 +289,32 @@ fn lesson_three_traffic_tasks_complete_from_real_requests_and_are_saved() {
     for path in ["/static/style.css", "/static/docs/", "/"] {
         assert_eq!(get(session.web, path, ""), Some(200), "{path}");
     }
-    let progress_file = session._dirs.1.path().join("progress.json");
-    let end = Instant::now() + Duration::from_secs(10);
-    let progress: serde_json::Value = loop {
-        let text = std::fs::read_to_string(&progress_file).unwrap_or_default();
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let done = &value["lessons"]["web-server-decides"]["done"];
-        if ["static-file", "listing", "pass-through"]
+    let progress = wait_progress(&session, Duration::from_secs(10), |p| {
+        let done = &p["lessons"]["web-server-decides"]["done"];
+        ["static-file", "listing", "pass-through"]
             .iter()
             .all(|t| done[t].is_string())
-        {
-            break value;
+    });
+    assert_eq!(progress["current"], "web-server-decides");
+    session.wait_for(Duration::from_secs(5), &["☑ Fetch /static/style.css"]);
+    session.keys("q");
+    let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
+    assert!(open.is_empty(), "still listening after q: {open:?}");
+}
+
+/// Read progress.json until `done(progress)` holds, or fail showing the file and screen.
+fn wait_progress(
+    session: &Session,
+    within: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let progress_file = session._dirs.1.path().join("progress.json");
+    let end = Instant::now() + within;
+    loop {
+        let text = std::fs::read_to_string(&progress_file).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if done(&value) {
+            return value;
         }
         assert!(
             Instant::now() < end,
@@ -302,9 +322,27 @@ fn lesson_three_traffic_tasks_complete_from_real_requests_and_are_saved() {
             session.screen()
         );
         std::thread::sleep(Duration::from_millis(100));
-    };
-    assert_eq!(progress["current"], "web-server-decides");
-    session.wait_for(Duration::from_secs(5), &["☑ Fetch /static/style.css"]);
+    }
+}
+
+#[test]
+fn a_task_ticked_by_editing_the_app_is_saved() {
+    // The editor is `true`: it exits at once, as if the learner saved and quit.
+    let session = Session::start_with("edit", "VISUAL=true EDITOR=true", |state| {
+        let progress = r#"{"version":1,"current":"your-own-app","lessons":{}}"#;
+        std::fs::write(state.join("progress.json"), progress).unwrap();
+    });
+    session.wait_for(Duration::from_secs(10), &["Your own app"]);
+    session.wait_ready();
+    session.keys("E");
+    session.wait_for(
+        Duration::from_secs(10),
+        &["task done: Edit the app and reload it"],
+    );
+    // Saved now, not only at quit: a crash after the tick would keep it.
+    wait_progress(&session, Duration::from_secs(10), |p| {
+        p["lessons"]["your-own-app"]["done"]["reload-app"].is_string()
+    });
     session.keys("q");
     let open = wait_closed(&[session.web, session.wsgi], Duration::from_secs(15));
     assert!(open.is_empty(), "still listening after q: {open:?}");
