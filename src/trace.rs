@@ -96,11 +96,11 @@ pub enum Hop {
     Dropped { count: u64 },
 
     // ---- web server ---------------------------------------------------------------
-    /// The configuration chose a `location` block; `handler` is `static`, `proxy` or `return`.
+    /// The configuration chose a `location` block, and the content handler it runs.
     LocationMatched {
         location: String,
         modifier: String,
-        handler: String,
+        handler: Handler,
     },
     /// A file or directory listing was answered from disk (or refused: see `status`).
     StaticServed {
@@ -166,6 +166,29 @@ pub enum Hop {
     /// A line a worker's application printed (stdout, stderr or `wsgi.errors`); the
     /// request id is the one that worker was serving last.
     AppOutput { worker_pid: u32, line: String },
+}
+
+/// The content handler a location runs (nginx's content phase): on the wire `return`,
+/// `proxy` or `static`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Handler {
+    /// `return CODE [TEXT|URL]`.
+    Return,
+    /// `proxy_pass`: the request goes upstream.
+    Proxy,
+    /// Files from `root` / `alias`.
+    Static,
+}
+
+impl std::fmt::Display for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Handler::Return => "return",
+            Handler::Proxy => "proxy",
+            Handler::Static => "static",
+        })
+    }
 }
 
 /// Why a worker process exited; on the wire as the words gunicorn's logs would use.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::config::{LocConf, Location, Modifier, Server};
 use super::exchange::Exchange;
-use crate::trace::Hop;
+use crate::trace::{Handler, Hop};
 
 /// The location phase: the settings for the request's URI (the server's when no location
 /// matches) become the request's, and the trace says which location it was.
@@ -21,18 +21,18 @@ pub fn enter(x: &mut Exchange, server: &Server) -> Arc<LocConf> {
     let conf = found.map_or_else(|| server.conf.clone(), |l| l.conf.clone());
     x.conf = Some(conf.clone());
     let handler = if conf.ret.is_some() {
-        "return"
+        Handler::Return
     } else if conf.proxy.is_some() {
-        "proxy"
+        Handler::Proxy
     } else {
-        "static"
+        Handler::Static
     };
     x.trace.emit(Some(&x.id), || Hop::LocationMatched {
         location: found.map(|l| l.pattern.clone()).unwrap_or_default(),
         modifier: found
             .map(|l| l.modifier.as_str().to_owned())
             .unwrap_or_default(),
-        handler: handler.into(),
+        handler,
     });
     conf
 }

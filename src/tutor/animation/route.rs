@@ -1,6 +1,7 @@
 //! The route a request takes through the diagram's boxes, read off the hops it has so
 //! far: where it turns back, and how many of its steps have really happened.
 
+use crate::trace::Handler;
 use crate::tutor::traffic::{Request, ServedBy, Via};
 
 /// The boxes of the diagram, left to right.
@@ -48,7 +49,7 @@ pub fn route(req: &Request) -> (Vec<Step>, usize) {
             || req
                 .location
                 .as_ref()
-                .is_some_and(|(_, handler)| handler == "proxy");
+                .is_some_and(|(_, handler)| *handler == Handler::Proxy);
         if !to_wsgi {
             // Static, return, or a web server error before any upstream: it turns back here.
             let answered = req.web_response.is_some();

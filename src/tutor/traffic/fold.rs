@@ -64,7 +64,7 @@ fn fold_web_server(req: &mut Request, ts: u64, hop: &Hop) {
     match hop {
         Hop::LocationMatched {
             location, handler, ..
-        } => req.location = Some((location.clone(), handler.clone())),
+        } => req.location = Some((location.clone(), *handler)),
         Hop::StaticServed { path, status, .. } => req.static_served = Some((path.clone(), *status)),
         Hop::Proxied {
             upstream,

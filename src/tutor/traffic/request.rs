@@ -2,7 +2,7 @@
 //! derived from them (the layer that served it, where it entered, where the time went, the
 //! lessons' view of it). Derived, never stored, so a late hop changes the answer.
 
-use crate::trace::{Header, Process};
+use crate::trace::{Handler, Header, Process};
 
 /// Which layer wrote the response the client got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +87,8 @@ pub struct Request {
     pub seq: u64,
     pub id: String,
     pub web_received: Option<Received>,
-    /// The `location` block chosen and its handler (`static`, `proxy`, `return`).
-    pub location: Option<(String, String)>,
+    /// The `location` block chosen and its content handler.
+    pub location: Option<(String, Handler)>,
     pub static_served: Option<(String, u16)>,
     pub forwarded: Option<Forwarded>,
     pub upstream_answered: Option<(u16, u64)>,
@@ -220,9 +220,9 @@ impl Request {
             return Some(ServedBy::Static);
         }
         if let Some((_, handler)) = &self.location {
-            match handler.as_str() {
-                "static" if self.web_response.is_some() => return Some(ServedBy::Static),
-                "return" => return Some(ServedBy::Return),
+            match handler {
+                Handler::Static if self.web_response.is_some() => return Some(ServedBy::Static),
+                Handler::Return => return Some(ServedBy::Return),
                 _ => {}
             }
         }
