@@ -728,3 +728,29 @@ fn planned_worker_exits_are_quiet_and_crashes_are_news() {
     assert_eq!(app.notice().as_deref(), Some("worker 4 exited: crash"));
     assert_eq!(app.stack.worker_exits.len(), 4);
 }
+
+#[test]
+fn quitting_from_outside_works_while_a_question_or_a_line_is_open() {
+    // A closed terminal or SIGTERM while "reset this lesson?" is open: a `q` would only
+    // answer no, and the tutor would live on without a screen.
+    let mut app = app();
+    app.update(key('L'));
+    app.update(key('r'));
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    app.update(key('q'));
+    assert!(!app.quit, "q answers the question");
+    app.update(key('L'));
+    app.update(key('r'));
+    assert_eq!(app.update(Msg::Quit), [Effect::Quit]);
+    assert!(app.quit);
+
+    let mut app = self::app();
+    app.update(key('m'));
+    for _ in 0..20 {
+        app.update(key('j'));
+    }
+    app.update(code(KeyCode::Enter)); // the last row: type a request
+    app.update(key('q'));
+    assert!(!app.quit, "q is typed into the line");
+    assert_eq!(app.update(Msg::Quit), [Effect::Quit]);
+}

@@ -231,6 +231,10 @@ fn a_real_browsers_requests_all_appear_with_the_right_served_by() {
 fn sigterm_stops_the_tutor_and_both_servers() {
     let session = Session::start("term");
     session.wait_ready();
+    // With a question open, which would take a `q` as "no".
+    session.keys("L");
+    session.keys("r");
+    session.wait_for(Duration::from_secs(10), &["y resets"]);
     let pid = session.tutor_pid();
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])

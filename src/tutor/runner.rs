@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 
@@ -193,7 +193,7 @@ impl Tutor {
         tokio::select! {
             event = self.events.next() => match event {
                 Some(Ok(event)) => self.queue.extend(term_msg(event)),
-                Some(Err(_)) | None => self.queue.push_back(Msg::Key(quit_key())),
+                Some(Err(_)) | None => self.queue.push_back(Msg::Quit),
             },
             Some(msg) = self.rx.recv() => {
                 self.queue.push_back(msg);
@@ -207,7 +207,7 @@ impl Tutor {
                 self.queue.push_back(Msg::Tick { now_ms });
             }
             () = tokio::time::sleep_until(draw_due.into()), if dirty => {}
-            () = self.signals.recv() => self.queue.push_back(Msg::Key(quit_key())),
+            () = self.signals.recv() => self.queue.push_back(Msg::Quit),
         }
     }
 
@@ -279,10 +279,6 @@ fn diagnostics(path: &std::path::Path) {
         .with_ansi(false)
         .with_target(false)
         .try_init();
-}
-
-fn quit_key() -> KeyEvent {
-    KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)
 }
 
 fn term_msg(event: TermEvent) -> Option<Msg> {

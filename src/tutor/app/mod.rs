@@ -163,6 +163,7 @@ impl App {
             Msg::Notice(text) => self.notices.say(text),
             // The lesson pane notices the highlighter itself; this only redraws.
             Msg::HighlightReady => {}
+            Msg::Quit => self.quit(&mut effects),
         }
         if changed {
             self.dirty = true;

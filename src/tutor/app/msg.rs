@@ -56,6 +56,9 @@ pub enum Msg {
     Notice(String),
     /// Code highlighting is ready: render the lesson again.
     HighlightReady,
+    /// The terminal is gone or a signal asked to stop: quit whatever is open (a question or
+    /// a line being typed would take a `q` as an answer).
+    Quit,
 }
 
 impl From<Report> for Msg {

@@ -14,7 +14,7 @@ pub mod traffic;
 pub mod workers;
 
 use ratatui::Frame;
-use ratatui::layout::Alignment;
+use ratatui::layout::{Alignment, Constraint};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
@@ -89,14 +89,21 @@ fn render_with(frame: &mut Frame, app: &App, lesson_body: &mut BodyCache) {
     }
     status_bar::render(frame, app, areas.status);
     if let Some(overlay) = &app.overlay {
-        frame.render_widget(Clear, areas.overlay);
+        // A question is a small window: what it is about stays in view around it.
+        let area = match overlay {
+            Overlay::Confirm(_) => areas
+                .overlay
+                .centered(Constraint::Max(76), Constraint::Length(7)),
+            _ => areas.overlay,
+        };
+        frame.render_widget(Clear, area);
         match overlay {
-            Overlay::Help => help::render(frame, app, areas.overlay),
-            Overlay::RequestMenu(_) => request_menu::render(frame, app, areas.overlay),
-            Overlay::Workers => workers::render(frame, app, areas.overlay),
-            Overlay::Compare { replay } => compare::render(frame, app, areas.overlay, *replay),
+            Overlay::Help => help::render(frame, app, area),
+            Overlay::RequestMenu(_) => request_menu::render(frame, app, area),
+            Overlay::Workers => workers::render(frame, app, area),
+            Overlay::Compare { replay } => compare::render(frame, app, area, *replay),
             Overlay::Apps(_) | Overlay::Lessons(_) | Overlay::Restore(_) | Overlay::Confirm(_) => {
-                lists::render(frame, app, areas.overlay);
+                lists::render(frame, app, area);
             }
         }
     }
