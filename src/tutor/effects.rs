@@ -65,12 +65,11 @@ impl Executor {
     }
 
     async fn to_stack(&self, cmd: StackCmd) -> Option<Msg> {
-        if let Ok(()) = self.stack.send(cmd).await {
-            None
-        } else {
-            tracing::warn!("a command for the stack found it gone");
-            Some(Msg::Notice("the stack is no longer running".into()))
+        if self.stack.send(cmd).await.is_ok() {
+            return None;
         }
+        tracing::warn!("a command for the stack found it gone");
+        Some(Msg::Notice("the stack is no longer running".into()))
     }
 
     /// Write the original over the learner's copy; the server that reads it reloads.

@@ -115,7 +115,7 @@ pub const BINDINGS: &[Binding] = &[
     b(&[Char('c')], "c", Action::TickSelfCheck, "tick a self-check", None),
     b(DIGITS, "1-9", Action::Answer(1), "answer the lesson's open quiz", None),
     b(&[Char('y')], "y", Action::Confirm, "yes, to a question (any other key: no)", None),
-    b(&[Char('r')], "r", Action::ResetLesson, "in the lesson list: reset that lesson's tasks", None),
+    b(&[Char('r')], "r", Action::ResetLesson, "reset a lesson (in the lesson list)", None),
 ];
 
 /// The quiz keys: one row of the table, each key answering with its own digit.

@@ -52,10 +52,6 @@ impl Notices {
         }
     }
 
-    pub fn status(&self) -> Option<&str> {
-        self.status.as_deref()
-    }
-
     /// The whole line: the task tick and the notice, in reading order.
     pub fn line(&self) -> Option<String> {
         match (&self.task, &self.status) {

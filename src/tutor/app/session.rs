@@ -24,9 +24,6 @@ pub struct Session {
     pub progress: Progress,
     tracker: Option<Tracker>,
     changed: bool,
-    /// Bumped whenever what the lesson pane shows may have changed (ticks, reasons,
-    /// hints): the pane rebuilds its task lines, never the whole lesson, on a change.
-    pub revision: u64,
 }
 
 /// A notice, plus the way on when it finished the lesson (the tutor never moves on itself).
@@ -48,7 +45,6 @@ impl Session {
             progress: Progress::new(),
             tracker: None,
             changed: false,
-            revision: 0,
         };
         session.open(0);
         session.changed = false;
@@ -83,7 +79,6 @@ impl Session {
             // Only what happens while a lesson is open counts towards it.
             self.tracker = Some(Tracker::open(lesson, &mut self.progress));
             self.changed = true;
-            self.revision += 1;
         }
     }
 
@@ -101,8 +96,6 @@ impl Session {
             }
             Seen::Stack(event) => tracker.on_event(lesson, &mut self.progress, &event),
         };
-        // Reasons may have changed even when nothing was completed.
-        self.revision += 1;
         if done.is_empty() {
             return;
         }
@@ -152,12 +145,7 @@ impl Session {
                     hints_total: hints.as_ref().map_or(0, |h| h.total),
                     hints: hints
                         .as_ref()
-                        .map(|h| {
-                            h.revealed
-                                .iter()
-                                .map(std::string::ToString::to_string)
-                                .collect()
-                        })
+                        .map(|h| h.revealed.iter().map(ToString::to_string).collect())
                         .unwrap_or_default(),
                     solution: hints.and_then(|h| h.solution.map(str::to_owned)),
                     answer: tracker
@@ -203,7 +191,6 @@ impl Session {
             (Some(i), false) => (i + n - 1) % n,
         };
         self.selected_task = Some(lesson.tasks[next].id.clone());
-        self.revision += 1;
     }
 
     /// The task a key acts on. A quiz answer goes to the current task if it is a quiz,
@@ -234,7 +221,6 @@ impl Session {
         else {
             return;
         };
-        self.revision += 1;
         match (action, &task.check) {
             (Action::NextHint, _) if task.hints.is_empty() && task.solution.is_none() => {
                 notices.say("this task has no hints: the lesson text says what to do");
@@ -284,7 +270,6 @@ impl Session {
             self.open(index);
         }
         self.changed = true;
-        self.revision += 1;
         notices.say(format!("the tasks of \"{title}\" are reset"));
     }
 

@@ -68,13 +68,6 @@ fn event(kind: EventKind) -> StackEvent {
 }
 
 impl StackView {
-    pub fn server(&self, process: Process) -> &ServerView {
-        match process {
-            Process::WebServer => &self.web,
-            Process::WsgiServer => &self.wsgi,
-        }
-    }
-
     fn server_mut(&mut self, process: Process) -> &mut ServerView {
         match process {
             Process::WebServer => &mut self.web,

@@ -297,7 +297,7 @@ mod tests {
     use crate::tutor::theme::ThemeKind;
 
     fn texts(lines: &[Line<'_>]) -> Vec<String> {
-        lines.iter().map(std::string::ToString::to_string).collect()
+        lines.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -306,7 +306,7 @@ mod tests {
         let theme = Theme::new(ThemeKind::Dark);
         let md = "# Title\n\nSome *text* and `code`.\n\n- one\n- two\n\n> quoted\n\n| a | bb |\n|---|---|\n| 1 | 2 |\n\n```nginx\nlocation /static { alias static; }\n```\n\n[next](lesson:x) and [pep](https://peps.python.org/pep-3333/)\n";
         let lines = markdown(md, &theme);
-        let text: Vec<String> = lines.iter().map(std::string::ToString::to_string).collect();
+        let text: Vec<String> = lines.iter().map(ToString::to_string).collect();
         assert_eq!(text[0], "Title");
         assert!(text.contains(&"Some text and code.".to_owned()));
         assert!(text.contains(&"• one".to_owned()));

@@ -64,22 +64,46 @@ pub fn render(lesson: &Lesson, vars: &Vars, marks: &[TaskMark], theme: &Theme) -
 /// syntect cost milliseconds, which a finished request must not pay.
 #[derive(Default)]
 pub struct BodyCache {
-    key: Option<(String, ThemeKind, bool, Vars, bool)>,
+    key: Option<BodyKey>,
     lines: Vec<Line<'static>>,
+}
+
+/// What the rendered body depends on.
+#[derive(PartialEq)]
+struct BodyKey {
+    lesson: String,
+    theme: ThemeKind,
+    colored: bool,
+    vars: Vars,
+    highlighted: bool,
+}
+
+impl BodyKey {
+    /// Compared field by field, so an unchanged frame allocates nothing.
+    fn same(&self, lesson: &Lesson, vars: &Vars, theme: &Theme) -> bool {
+        self.lesson == lesson.id
+            && self.theme == theme.kind
+            && self.colored == theme.colored()
+            && self.vars == *vars
+            && self.highlighted == highlighting_ready()
+    }
 }
 
 impl BodyCache {
     pub fn body(&mut self, lesson: &Lesson, vars: &Vars, theme: &Theme) -> &[Line<'static>] {
-        let key = (
-            lesson.id.clone(),
-            theme.kind,
-            theme.colored(),
-            vars.clone(),
-            highlighting_ready(),
-        );
-        if self.key.as_ref() != Some(&key) {
+        if !self
+            .key
+            .as_ref()
+            .is_some_and(|k| k.same(lesson, vars, theme))
+        {
             self.lines = body_lines(lesson, vars, theme);
-            self.key = Some(key);
+            self.key = Some(BodyKey {
+                lesson: lesson.id.clone(),
+                theme: theme.kind,
+                colored: theme.colored(),
+                vars: vars.clone(),
+                highlighted: highlighting_ready(),
+            });
         }
         &self.lines
     }
@@ -203,6 +227,35 @@ fn body_lines(lesson: &Lesson, vars: &Vars, theme: &Theme) -> Vec<Line<'static>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cached_body_follows_the_live_values_and_the_lesson() {
+        let (lessons, _) = load(None);
+        let theme = Theme::new(ThemeKind::Dark);
+        let mut vars = Vars {
+            web_port: 18080,
+            ..Vars::default()
+        };
+        let mut cache = BodyCache::default();
+        let text = |lines: &[Line<'static>]| {
+            lines
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let first = text(cache.body(&lessons[0], &vars, &theme));
+        assert!(first.contains("18080"), "{first}");
+        assert_eq!(text(cache.body(&lessons[0], &vars, &theme)), first);
+        vars.web_port = 18081;
+        let moved = text(cache.body(&lessons[0], &vars, &theme));
+        assert!(
+            moved.contains("18081") && !moved.contains("18080"),
+            "{moved}"
+        );
+        let other = text(cache.body(&lessons[1], &vars, &theme));
+        assert_ne!(other, moved);
+    }
 
     #[test]
     fn the_bundled_pack_loads_in_order() {

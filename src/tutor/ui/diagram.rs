@@ -98,12 +98,7 @@ fn title(app: &App) -> Line<'static> {
 fn boxes(frame: &mut Frame, app: &App, geo: Geometry) {
     let theme = &app.theme;
     let workers = app.stack.workers.len();
-    let pids: Vec<String> = app
-        .stack
-        .workers
-        .keys()
-        .map(std::string::ToString::to_string)
-        .collect();
+    let pids: Vec<String> = app.stack.workers.keys().map(ToString::to_string).collect();
     let contents: [(&str, String, String, Style); 4] = [
         ("Browser", "curl · menu".into(), "you".into(), theme.border),
         server_lines("Web server", &app.stack.web, app),

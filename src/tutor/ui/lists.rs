@@ -53,7 +53,7 @@ fn apps(app: &App, list: &AppList) -> List {
         title: "Switch the app (restarts the WSGI server)",
         entries: LAB_APPS
             .iter()
-            .map(std::string::ToString::to_string)
+            .map(ToString::to_string)
             .chain(std::iter::once(typed))
             .collect(),
         selected: list.selected,
