@@ -15,6 +15,7 @@
 //! - [`cli`] is the command line; `main.rs` only parses it and calls [`run`].
 
 pub mod cli;
+pub mod connection;
 pub mod control;
 pub mod embedded;
 pub mod lab;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +25,7 @@ use super::config::{self, Config, ConfigError, Listen, LoadContext};
 use super::exchange::ConnInfo;
 use super::handler;
 use super::log::{ErrorLog, Level};
+use crate::connection::{self, Ended, accept};
 use crate::control::Command;
 use crate::trace::{Hop, TraceSink};
 
@@ -213,7 +214,7 @@ impl WebServer {
     }
 
     async fn bind(self: Arc<Self>, listen: &Listen) -> Result<Bound, String> {
-        let listener = TcpListener::bind(listen.addr).await.map_err(|err| {
+        let listener = accept::bind(listen.addr, listen.options).map_err(|err| {
             format!(
                 "bind() to {} failed ({})",
                 listen.addr,
@@ -244,63 +245,83 @@ impl WebServer {
         spec: Arc<str>,
         stop: CancellationToken,
     ) {
+        let mut batch = Vec::new();
         loop {
             let accepted = tokio::select! {
                 () = stop.cancelled() => return,
                 () = self.shutdown.cancelled() => return,
-                accepted = listener.accept() => accepted,
+                accepted = accept::accept_batch(&listener, &mut batch) => accepted,
             };
-            let (stream, peer) = match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    self.config.load().error_log.log(
-                        Level::Alert,
-                        None,
-                        format_args!(
-                            "accept() failed ({})",
-                            super::config::syntax::os_error(&err)
-                        ),
-                    );
-                    // Out of file descriptors: wait instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+            if let Err(err) = accepted {
+                let pause = accept::out_of_resources(&err);
+                self.config.load().error_log.log(
+                    Level::Alert,
+                    None,
+                    format_args!(
+                        "accept() failed ({}){}",
+                        super::config::syntax::os_error(&err),
+                        if pause {
+                            ", accepting again in 500ms"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+                if pause {
+                    // As nginx: stop accepting for a while, so that the line is not
+                    // repeated thousands of times a second while nothing can be done.
+                    tokio::select! {
+                        () = tokio::time::sleep(accept::RESOURCE_PAUSE) => {}
+                        () = stop.cancelled() => return,
+                        () = self.shutdown.cancelled() => return,
+                    }
                 }
-            };
-            let _ = stream.set_nodelay(true);
-            let Ok(local) = stream.local_addr() else {
                 continue;
-            };
-            let info = ConnInfo {
-                id: self.connections.fetch_add(1, Ordering::Relaxed),
-                peer,
-                local,
-                listen: spec.clone(),
-            };
-            let server = self.clone();
-            self.tracker
-                .spawn(async move { server.serve_connection(stream, info).await });
+            }
+            for (stream, peer) in batch.drain(..) {
+                let _ = stream.set_nodelay(true);
+                let Ok(local) = stream.local_addr() else {
+                    continue;
+                };
+                let info = ConnInfo {
+                    id: self.connections.fetch_add(1, Ordering::Relaxed),
+                    peer,
+                    local,
+                    listen: spec.clone(),
+                };
+                let server = self.clone();
+                self.tracker.spawn(server.serve_connection(stream, info));
+            }
         }
     }
 
     async fn serve_connection(self: Arc<Self>, stream: tokio::net::TcpStream, info: ConnInfo) {
         // Timeouts come from the first server on this address, as nginx takes them from the
         // default server before it has read a Host header.
-        let (header_timeout, keepalive) = {
+        let (header_timeout, keepalive, server_tokens) = {
             let config = self.config.load();
             config
                 .servers
                 .iter()
                 .find(|s| s.listen.iter().any(|l| *l.spec == *info.listen))
-                .map_or((Duration::from_secs(60), Duration::from_secs(75)), |s| {
-                    (s.client_header_timeout, s.keepalive_timeout)
-                })
+                .map_or(
+                    (Duration::from_secs(60), Duration::from_secs(75), true),
+                    |s| {
+                        (
+                            s.client_header_timeout,
+                            s.keepalive_timeout,
+                            s.conf.server_tokens,
+                        )
+                    },
+                )
         };
         let (id, peer) = (info.id, info.peer.ip());
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            // hyper's header timer also runs while a kept-alive connection waits for its
-            // next request, so it serves as keepalive_timeout too.
+            // hyper's header timer also runs while a connection that carried a request
+            // body waits for its next request (see `connection`), so it stands in for
+            // keepalive_timeout there.
             .header_read_timeout(header_timeout.min(keepalive).max(Duration::from_millis(1)))
             .keep_alive(!keepalive.is_zero())
             // A client that sends its request and shuts its side still gets the answer.
@@ -308,33 +329,68 @@ impl WebServer {
             // nginx accepts as many headers as fit in 32 KiB; hyper preallocates this many slots
             // per request, so the number is a balance (hyper's default is 100).
             .max_headers(MAX_HEADERS);
+        let policy = connection::Policy {
+            first_byte: header_timeout,
+            keepalive,
+            max_request_line: Some(MAX_REQUEST_LINE),
+        };
         let server = self.clone();
         let service = service_fn(move |request| {
             let config = server.config.load_full();
             handler::handle(request, info.clone(), config, server.trace.clone())
         });
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        tokio::pin!(conn);
-        tokio::select! {
-            result = conn.as_mut() => {
-                // hyper answered an unparseable request itself (400, 414, 431); say so in
-                // the error log as nginx would.
-                if let Err(err) = result
-                    && err.is_parse()
-                {
-                    self.config.load().error_log.log(
-                        Level::Info,
-                        Some(id),
-                        format_args!("client sent invalid request ({err}) while reading client request line, client: {peer}"),
-                    );
-                }
+        let ended = connection::serve(stream, &builder, policy, service, &self.shutdown).await;
+        // Boxed, like everything after the wait: an idle connection's task is only as big
+        // as its longest-lived state.
+        Box::pin(self.ended(ended, id, peer, server_tokens)).await;
+    }
+
+    async fn ended(&self, ended: Ended, id: u64, peer: std::net::IpAddr, server_tokens: bool) {
+        match ended {
+            // hyper answered an unparseable request itself (400, 431); say so in the error
+            // log as nginx would.
+            Ended::Http(err) if err.is_parse() => {
+                self.config.load().error_log.log(
+                    Level::Info,
+                    Some(id),
+                    format_args!("client sent invalid request ({err}) while reading client request line, client: {peer}"),
+                );
             }
-            () = self.shutdown.cancelled() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
+            Ended::LineTooLong(stream) => {
+                self.config.load().error_log.log(
+                    Level::Info,
+                    Some(id),
+                    format_args!(
+                        "client sent too long URI while reading client request line, client: {peer}"
+                    ),
+                );
+                refuse_line(stream, server_tokens).await;
             }
+            _ => {}
         }
     }
+}
+
+/// Longer request lines are refused before hyper reads them (it would answer 431 once the
+/// head passed its buffer); shorter ones over nginx's 8 KiB get their 414 from `check`.
+const MAX_REQUEST_LINE: usize = 32 * 1024;
+
+/// nginx's 414 for a request line too long to read, written on the socket by hand.
+async fn refuse_line(mut stream: tokio::net::TcpStream, server_tokens: bool) {
+    use tokio::io::AsyncWriteExt;
+    let page = super::responses::page(414, server_tokens);
+    let head = format!(
+        "HTTP/1.1 414 Request-URI Too Large\r\nServer: {}\r\nDate: {}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        super::responses::server_token(server_tokens),
+        httpdate::fmt_http_date(std::time::SystemTime::now()),
+        page.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&page).await?;
+        stream.shutdown().await
+    })
+    .await;
 }
 
 /// Forward SIGHUP (reload) and SIGTERM / SIGINT / SIGQUIT (stop) to the control channel.

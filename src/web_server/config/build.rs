@@ -186,6 +186,7 @@ impl<'a> Builder<'a> {
                 spec: "127.0.0.1:8080".into(),
                 addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
                 default_server: false,
+                options: Listen::DEFAULT_OPTIONS,
             });
         }
         let conf = Arc::new(level::inherit(http_conf, &draft.level, ""));

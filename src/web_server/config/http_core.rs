@@ -150,13 +150,23 @@ fn server_tokens(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> Se
 fn parse_listen(d: &Directive) -> Result<Listen, ConfigError> {
     let spec = &d.args[0];
     let mut default_server = false;
+    let mut options = Listen::DEFAULT_OPTIONS;
     for param in &d.args[1..] {
         match param.as_str() {
             "default_server" | "default" => default_server = true,
-            p if p.starts_with("backlog=")
-                || p == "reuseport"
-                || p == "deferred"
-                || p == "bind" => {}
+            "reuseport" => options.reuseport = true,
+            "deferred" => options.deferred = true,
+            // Each address gets a socket of its own here anyway, which is what `bind` asks.
+            "bind" => {}
+            p if p.starts_with("backlog=") => {
+                options.backlog = p["backlog=".len()..]
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0 && i32::try_from(*n).is_ok())
+                    .ok_or_else(|| {
+                        d.error(format!("invalid backlog \"{}\"", &p["backlog=".len()..]))
+                    })?;
+            }
             p => return Err(d.error(format!("invalid parameter \"{p}\""))),
         }
     }
@@ -174,5 +184,6 @@ fn parse_listen(d: &Directive) -> Result<Listen, ConfigError> {
         spec: spec.clone(),
         addr,
         default_server,
+        options,
     })
 }

@@ -107,8 +107,13 @@ impl Config {
         let mut out: Vec<Listen> = Vec::new();
         for server in &self.servers {
             for listen in &server.listen {
-                if !out.iter().any(|l| l.spec == listen.spec) {
-                    out.push(listen.clone());
+                match out.iter_mut().find(|l| l.spec == listen.spec) {
+                    // nginx takes a socket's parameters from the one `listen` that gives them.
+                    Some(known) if known.options == Listen::DEFAULT_OPTIONS => {
+                        known.options = listen.options;
+                    }
+                    Some(_) => {}
+                    None => out.push(listen.clone()),
                 }
             }
         }
@@ -122,6 +127,17 @@ pub struct Listen {
     pub spec: String,
     pub addr: SocketAddr,
     pub default_server: bool,
+    /// `backlog=`, `reuseport`, `deferred`.
+    pub options: crate::connection::accept::Options,
+}
+
+impl Listen {
+    pub const DEFAULT_OPTIONS: crate::connection::accept::Options =
+        crate::connection::accept::Options {
+            backlog: crate::connection::accept::NGINX_BACKLOG,
+            reuseport: false,
+            deferred: false,
+        };
 }
 
 pub struct Server {
