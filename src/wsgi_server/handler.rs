@@ -20,6 +20,7 @@ use super::body::WsgiBody;
 use super::builtin;
 use super::environ::{Environ, RequestHead, version_str};
 use super::exchange::{self, Outgoing, Trip, plain};
+use super::log::{self, Level};
 use super::pool::Pool;
 use super::protocol::{BodyMode, request_frame};
 use crate::trace::{Hop, TraceSink, headers_of};
@@ -229,10 +230,33 @@ async fn dispatch(
 
 /// An answer from the WSGI server itself, before any app ran.
 fn refuse(trip: &Trip, status: StatusCode, message: &str) -> Response<WsgiBody> {
-    let response = plain(status, message);
+    answer(trip, plain(status, message), message)
+}
+
+/// Send `response`, a refusal: logged (a client's fault as gunicorn's `Invalid request`
+/// warning, the server's as an error), traced and in the access log.
+fn answer(trip: &Trip, response: Response<WsgiBody>, message: &str) -> Response<WsgiBody> {
+    let status = response.status();
+    let me = std::process::id();
+    if status.is_client_error() {
+        let line = format!("Invalid request from ip={}: {message}", trip.remote);
+        log::error_log(me, Level::Warning, &line);
+    } else {
+        let line = format!(
+            "{} answered {}: {message}",
+            trip.request_line,
+            status.as_u16()
+        );
+        log::error_log(me, Level::Error, &line);
+    }
     let bytes = response.body().known_len();
     trip.sink.emit(Some(&trip.request_id), || Hop::Error {
-        level: "error".into(),
+        level: if status.is_client_error() {
+            "warning"
+        } else {
+            "error"
+        }
+        .into(),
         message: message.to_owned(),
         status: Some(status.as_u16()),
     });
