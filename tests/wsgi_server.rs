@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 
-use common::http::{Response, request};
-use common::process::{self, BIN, contains, eventually};
+use common::http::{Response, request, try_exchange};
+use common::ports::free_port;
+use common::process::{self, BIN, Killed, contains, eventually};
 use common::tools::require_python_module;
 use common::wsgi::{Server, app_dir, asset_app};
 
@@ -725,6 +726,82 @@ fn a_worker_killed_with_sigkill_is_replaced_even_while_it_boots() {
         SECS_20,
         contains(&format!("Worker (pid:{second}) failed to boot: ")),
     );
+}
+
+/// gunicorn's error page for a request it cannot take.
+fn gunicorn_page(message: &str) -> String {
+    format!(
+        "<html>\n  <head>\n    <title>Bad Request</title>\n  </head>\n  <body>\n    <h1><p>Bad Request</p></h1>\n    {message}\n  </body>\n</html>\n"
+    )
+}
+
+#[test]
+fn an_http11_request_without_host_is_a_400_and_http10_needs_none() {
+    let (_dir, server) = probe(&[]);
+    let exchange = |raw: &str| {
+        try_exchange(server.port, raw.as_bytes(), SECS_20)
+            .unwrap_or_else(|| panic!("no answer to {raw:?}\n{}", server.log.text()))
+    };
+    let response = exchange("GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        (response.version.as_str(), response.status),
+        ("HTTP/1.1", 400)
+    );
+    assert_eq!(response.reason, "Bad Request");
+    assert_eq!(response.header("content-type"), Some("text/html"));
+    assert_eq!(response.header("connection"), Some("close"));
+    assert_eq!(
+        response.text(),
+        gunicorn_page("Missing HTTP Header: &#x27;HOST&#x27;")
+    );
+    server.log.wait_for(
+        SECS_20,
+        contains("[WARNING] Invalid request from ip=127.0.0.1: Missing HTTP Header: 'HOST'"),
+    );
+    server
+        .log
+        .wait_for(SECS_20, contains("\"GET / HTTP/1.1\" 400 "));
+    // Two Host lines are refused whatever the version.
+    let response = exchange("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n");
+    assert_eq!(response.status, 400);
+    assert_eq!(
+        response.text(),
+        gunicorn_page("Invalid HTTP Header: &#x27;HOST&#x27;")
+    );
+    // HTTP/1.0 may leave Host out; the app is not bothered by the refusals.
+    let response = exchange("GET / HTTP/1.0\r\n\r\n");
+    assert_eq!((response.status, response.text().as_str()), (200, "probe"));
+    assert_eq!(server.get("/").text(), "probe");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_repeated_host_is_refused_in_gunicorns_words() {
+    require_python_module("gunicorn");
+    let dir = app_dir(&[("probe.py", PROBE)]);
+    let port = free_port();
+    let mut gunicorn = std::process::Command::new("python3");
+    gunicorn
+        .args(["-m", "gunicorn", "--no-control-socket", "-b"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--chdir", &dir.path().display().to_string(), "probe:app"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut gunicorn = Killed(gunicorn.spawn().expect("start gunicorn"));
+    let log = process::Lines::from_pipe(gunicorn.0.stderr.take().unwrap());
+    log.wait_for(SECS_20, contains("Booting worker"));
+    let (_dir, ours) = probe(&[]);
+    let raw = b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+    let theirs = try_exchange(port, raw, SECS_20).expect("gunicorn answers");
+    let mine = try_exchange(ours.port, raw, SECS_20).expect("the WSGI server answers");
+    let line = |r: &Response| format!("{} {} {}", r.version, r.status, r.reason);
+    assert_eq!(line(&mine), line(&theirs));
+    assert_eq!(mine.header("content-type"), theirs.header("content-type"));
+    assert_eq!(mine.header("connection"), theirs.header("connection"));
+    assert_eq!(mine.text(), theirs.text());
+    // Let gunicorn stop its own worker: SIGTERM to the master this test started.
+    process::signal(gunicorn.0.id(), libc::SIGTERM);
+    process::wait_exit(&mut gunicorn.0, SECS_20);
 }
 
 fn wait_for_body(server: &Server, want: &str) {

@@ -1,4 +1,5 @@
-//! The path of one HTTP request through the arbiter, in order: received → environ built →
+//! The path of one HTTP request through the arbiter, in order: received → checked (Host,
+//! see [`super::check`]) → environ built →
 //! body read (small ones whole, so the worker is not held while a client uploads) →
 //! queued until a worker is free → dispatched → the exchange with the worker (see
 //! [`super::exchange`]) → response. Built-in apps take the same path, minus the worker.
@@ -18,6 +19,7 @@ use tokio::sync::oneshot;
 
 use super::body::WsgiBody;
 use super::builtin;
+use super::check;
 use super::environ::{Environ, RequestHead, version_str};
 use super::exchange::{self, Outgoing, Trip, plain};
 use super::log::{self, Level};
@@ -62,6 +64,10 @@ pub async fn handle(
     });
     let (parts, body) = req.into_parts();
     let mut trip = trip_of(&parts, request_id, started, peer, sink);
+    if let Err(bad) = check::host(&parts) {
+        let page = check::error_page(StatusCode::BAD_REQUEST, &bad.to_string());
+        return Ok(answer(&trip, page, &bad.to_string()));
+    }
     let environ = match Environ::build(&RequestHead {
         method: &parts.method,
         uri: &parts.uri,

@@ -11,7 +11,7 @@
 //!
 //! - [`arbiter`] binds, accepts connections, obeys signals and [`control`] commands, and
 //!   shuts down gracefully;
-//! - [`handler`] is the path of one request: received → [`environ`] built →
+//! - [`handler`] is the path of one request: received → [`check`]ed → [`environ`] built →
 //!   queued in the [`pool`] until a [`worker`] is free → [`exchange`]d with the worker over
 //!   the [`protocol`] → response ([`body`]);
 //! - [`pool`] keeps the worker processes: checkout, check-in, respawn (with a backoff while
@@ -25,6 +25,7 @@ pub mod app_spec;
 pub mod arbiter;
 pub mod body;
 pub mod builtin;
+pub mod check;
 pub mod control;
 pub mod environ;
 pub mod exchange;
