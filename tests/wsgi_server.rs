@@ -690,7 +690,7 @@ fn workers_come_back_by_themselves_once_a_broken_app_is_fixed() {
 #[test]
 fn a_worker_killed_with_sigkill_is_replaced_even_while_it_boots() {
     // Importing takes a while, so that the replacement can be killed mid-import.
-    let source = format!("import time\ntime.sleep(0.6)\n{}", answering("up"));
+    let source = format!("import time\ntime.sleep(1.0)\n{}", answering("up"));
     let dir = app_dir(&[("slow_import.py", &source)]);
     let app = dir.path().join("slow_import.py").display().to_string();
     let server = Server::start(&["--trace-json", &app]);
