@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use rstest::rstest;
 
-use common::http::request;
-use common::process::{BIN, contains};
+use common::http::{Response, request, try_exchange};
+use common::ports::free_port;
+use common::process::{self, BIN, Killed, contains, eventually};
 use common::tools::require_python_module;
 use common::wsgi::{Server, app_dir, asset_app};
 
@@ -565,6 +566,242 @@ fn sighup_and_the_reload_command_pick_up_an_edited_app() {
         .wait_for(SECS_20, contains("ModuleNotFoundError"));
     server.log.wait_for(SECS_20, contains("keep serving"));
     assert_eq!(server.get("/").text(), "v3");
+}
+
+/// A one-line app answering `body`, padded so that no two versions have the same size
+/// (Python's bytecode cache checks a source's mtime in whole seconds, and its size).
+fn answering(body: &str) -> String {
+    format!(
+        "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'{body}']\n# {}\n",
+        "x".repeat(body.len() * 7)
+    )
+}
+
+/// The pids of the workers that booted so far, from the trace.
+fn booted_pids(server: &Server) -> Vec<u32> {
+    server
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "worker_booted")
+        .map(|e| e["worker_pid"].as_u64().unwrap() as u32)
+        .collect()
+}
+
+/// Whether the trace says worker `pid` exited.
+fn exited(server: &Server, pid: u32) -> bool {
+    server
+        .events()
+        .iter()
+        .any(|e| e["event"] == "worker_exited" && e["worker_pid"] == pid)
+}
+
+/// Poll `/` until its status is `want` (a response is a must: the server keeps listening).
+fn wait_for_status(server: &Server, want: u16, within: Duration) -> Response {
+    let deadline = Instant::now() + within;
+    loop {
+        let response = server.get("/");
+        if response.status == want {
+            return response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {} {:?} after {within:?}\n{}",
+            response.status,
+            response.text(),
+            server.log.text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn workers_come_back_by_themselves_once_a_broken_app_is_fixed() {
+    let dir = app_dir(&[("app.py", &answering("good"))]);
+    let path = dir.path().join("app.py");
+    let app = path.display().to_string();
+    let mut server = Server::start(&["-w", "2", "--control-stdin", "--trace-json", &app]);
+    server
+        .trace
+        .wait_count(SECS_20, 2, contains("worker_booted"));
+    let old = booted_pids(&server);
+    assert_eq!(server.get("/").text(), "good");
+
+    // A reload with a broken app: the old workers keep serving.
+    std::fs::write(&path, "import no_such_module_after_the_edit\n").unwrap();
+    server.control("reload");
+    server.log.wait_for(SECS_20, contains("keep serving"));
+    assert_eq!(server.get("/").text(), "good");
+
+    // The old workers die (killed by pid: they are this test's server's children).
+    for pid in &old {
+        process::signal(*pid, libc::SIGKILL);
+    }
+    assert!(
+        eventually(SECS_20, || old.iter().all(|pid| exited(&server, *pid))),
+        "{}",
+        server.log.text()
+    );
+    // Nobody serves: 503s, while new workers are tried again and again.
+    let unavailable = wait_for_status(&server, 503, SECS_20);
+    let booting = contains("Booting worker with pid: ");
+    let tried = server.log.count(&booting);
+    server.log.wait_count(SECS_20, tried + 3, &booting);
+
+    // Fixed, without a reload: served again within a few seconds (the backoff's cap is 5 s).
+    std::fs::write(&path, answering("fixed")).unwrap();
+    let fixed = Instant::now();
+    let response = wait_for_status(&server, 200, SECS_20);
+    assert_eq!(response.text(), "fixed");
+    assert!(
+        fixed.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        fixed.elapsed()
+    );
+    // Both workers are back: two more booted after the fix.
+    assert!(
+        eventually(SECS_20, || booted_pids(&server).len() >= old.len() + 2),
+        "{}",
+        server.log.text()
+    );
+
+    // What the learner read meanwhile: why the 503, and each failed attempt.
+    assert!(
+        unavailable.text().contains("ModuleNotFoundError"),
+        "{}",
+        unavailable.text()
+    );
+    server
+        .log
+        .wait_for(SECS_20, contains("GET / HTTP/1.1 answered 503: "));
+    let failed = "failed to boot: ModuleNotFoundError: No module named \
+                  'no_such_module_after_the_edit'; retrying in ";
+    let lines = server.log.wait_count(SECS_20, 4, contains(failed));
+    assert!(
+        lines.iter().all(|l| l.contains("[ERROR] Worker (pid:")),
+        "{lines:?}"
+    );
+    server
+        .log
+        .wait_for(SECS_20, contains("the application imports again"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_worker_killed_with_sigkill_is_replaced_even_while_it_boots() {
+    // Importing takes a while, so that the replacement can be killed mid-import.
+    let source = format!("import time\ntime.sleep(1.0)\n{}", answering("up"));
+    let dir = app_dir(&[("slow_import.py", &source)]);
+    let app = dir.path().join("slow_import.py").display().to_string();
+    let server = Server::start(&["--trace-json", &app]);
+    server.trace.wait_for(SECS_20, contains("worker_booted"));
+    let first = booted_pids(&server)[0];
+    assert_eq!(server.get("/").text(), "up");
+
+    // A booted worker killed: replaced.
+    process::signal(first, libc::SIGKILL);
+    server.log.wait_for(
+        SECS_20,
+        contains(&format!("Worker (pid:{first}) was sent SIGKILL")),
+    );
+    // ... and its replacement killed while it imports the app.
+    let booting = server
+        .log
+        .wait_count(SECS_20, 2, contains("Booting worker with pid: "));
+    let second: u32 = booting[1].rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(!booted_pids(&server).contains(&second));
+    process::signal(second, libc::SIGKILL);
+    assert!(
+        eventually(SECS_20, || exited(&server, second)),
+        "{}",
+        server.log.text()
+    );
+    // A third worker boots and serves.
+    let response = wait_for_status(&server, 200, SECS_20);
+    assert_eq!(response.text(), "up");
+    let pids = booted_pids(&server);
+    assert_eq!(pids.len(), 2, "{}", server.log.text());
+    assert!(pids[1] != first && pids[1] != second);
+    server.log.wait_for(
+        SECS_20,
+        contains(&format!("Worker (pid:{second}) failed to boot: ")),
+    );
+}
+
+/// gunicorn's error page for a request it cannot take.
+fn gunicorn_page(message: &str) -> String {
+    format!(
+        "<html>\n  <head>\n    <title>Bad Request</title>\n  </head>\n  <body>\n    <h1><p>Bad Request</p></h1>\n    {message}\n  </body>\n</html>\n"
+    )
+}
+
+#[test]
+fn an_http11_request_without_host_is_a_400_and_http10_needs_none() {
+    let (_dir, server) = probe(&[]);
+    let exchange = |raw: &str| {
+        try_exchange(server.port, raw.as_bytes(), SECS_20)
+            .unwrap_or_else(|| panic!("no answer to {raw:?}\n{}", server.log.text()))
+    };
+    let response = exchange("GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(
+        (response.version.as_str(), response.status),
+        ("HTTP/1.1", 400)
+    );
+    assert_eq!(response.reason, "Bad Request");
+    assert_eq!(response.header("content-type"), Some("text/html"));
+    assert_eq!(response.header("connection"), Some("close"));
+    assert_eq!(
+        response.text(),
+        gunicorn_page("Missing HTTP Header: &#x27;HOST&#x27;")
+    );
+    server.log.wait_for(
+        SECS_20,
+        contains("[WARNING] Invalid request from ip=127.0.0.1: Missing HTTP Header: 'HOST'"),
+    );
+    server
+        .log
+        .wait_for(SECS_20, contains("\"GET / HTTP/1.1\" 400 "));
+    // Two Host lines are refused whatever the version.
+    let response = exchange("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n");
+    assert_eq!(response.status, 400);
+    assert_eq!(
+        response.text(),
+        gunicorn_page("Invalid HTTP Header: &#x27;HOST&#x27;")
+    );
+    // HTTP/1.0 may leave Host out; the app is not bothered by the refusals.
+    let response = exchange("GET / HTTP/1.0\r\n\r\n");
+    assert_eq!((response.status, response.text().as_str()), (200, "probe"));
+    assert_eq!(server.get("/").text(), "probe");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_repeated_host_is_refused_in_gunicorns_words() {
+    require_python_module("gunicorn");
+    let dir = app_dir(&[("probe.py", PROBE)]);
+    let port = free_port();
+    let mut gunicorn = std::process::Command::new("python3");
+    gunicorn
+        .args(["-m", "gunicorn", "--no-control-socket", "-b"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--chdir", &dir.path().display().to_string(), "probe:app"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut gunicorn = Killed(gunicorn.spawn().expect("start gunicorn"));
+    let log = process::Lines::from_pipe(gunicorn.0.stderr.take().unwrap());
+    log.wait_for(SECS_20, contains("Booting worker"));
+    let (_dir, ours) = probe(&[]);
+    let raw = b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+    let theirs = try_exchange(port, raw, SECS_20).expect("gunicorn answers");
+    let mine = try_exchange(ours.port, raw, SECS_20).expect("the WSGI server answers");
+    let line = |r: &Response| format!("{} {} {}", r.version, r.status, r.reason);
+    assert_eq!(line(&mine), line(&theirs));
+    assert_eq!(mine.header("content-type"), theirs.header("content-type"));
+    assert_eq!(mine.header("connection"), theirs.header("connection"));
+    assert_eq!(mine.text(), theirs.text());
+    // Let gunicorn stop its own worker: SIGTERM to the master this test started.
+    process::signal(gunicorn.0.id(), libc::SIGTERM);
+    process::wait_exit(&mut gunicorn.0, SECS_20);
 }
 
 fn wait_for_body(server: &Server, want: &str) {

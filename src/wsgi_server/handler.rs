@@ -1,4 +1,5 @@
-//! The path of one HTTP request through the arbiter, in order: received → environ built →
+//! The path of one HTTP request through the arbiter, in order: received → checked (Host,
+//! see [`super::check`]) → environ built →
 //! body read (small ones whole, so the worker is not held while a client uploads) →
 //! queued until a worker is free → dispatched → the exchange with the worker (see
 //! [`super::exchange`]) → response. Built-in apps take the same path, minus the worker.
@@ -18,8 +19,10 @@ use tokio::sync::oneshot;
 
 use super::body::WsgiBody;
 use super::builtin;
+use super::check;
 use super::environ::{Environ, RequestHead, version_str};
 use super::exchange::{self, Outgoing, Trip, plain};
+use super::log::{self, Level};
 use super::pool::Pool;
 use super::protocol::{BodyMode, request_frame};
 use crate::trace::{Hop, TraceSink, headers_of};
@@ -61,6 +64,10 @@ pub async fn handle(
     });
     let (parts, body) = req.into_parts();
     let mut trip = trip_of(&parts, request_id, started, peer, sink);
+    if let Err(bad) = check::host(&parts) {
+        let page = check::error_page(StatusCode::BAD_REQUEST, &bad.to_string());
+        return Ok(answer(&trip, page, &bad.to_string()));
+    }
     let environ = match Environ::build(&RequestHead {
         method: &parts.method,
         uri: &parts.uri,
@@ -229,10 +236,33 @@ async fn dispatch(
 
 /// An answer from the WSGI server itself, before any app ran.
 fn refuse(trip: &Trip, status: StatusCode, message: &str) -> Response<WsgiBody> {
-    let response = plain(status, message);
+    answer(trip, plain(status, message), message)
+}
+
+/// Send `response`, a refusal: logged (a client's fault as gunicorn's `Invalid request`
+/// warning, the server's as an error), traced and in the access log.
+fn answer(trip: &Trip, response: Response<WsgiBody>, message: &str) -> Response<WsgiBody> {
+    let status = response.status();
+    let me = std::process::id();
+    if status.is_client_error() {
+        let line = format!("Invalid request from ip={}: {message}", trip.remote);
+        log::error_log(me, Level::Warning, &line);
+    } else {
+        let line = format!(
+            "{} answered {}: {message}",
+            trip.request_line,
+            status.as_u16()
+        );
+        log::error_log(me, Level::Error, &line);
+    }
     let bytes = response.body().known_len();
     trip.sink.emit(Some(&trip.request_id), || Hop::Error {
-        level: "error".into(),
+        level: if status.is_client_error() {
+            "warning"
+        } else {
+            "error"
+        }
+        .into(),
         message: message.to_owned(),
         status: Some(status.as_u16()),
     });

@@ -11,10 +11,11 @@
 //!
 //! - [`arbiter`] binds, accepts connections, obeys signals and [`control`] commands, and
 //!   shuts down gracefully;
-//! - [`handler`] is the path of one request: received → [`environ`] built → queued in the
-//!   [`pool`] until a [`worker`] is free → [`exchange`]d with the worker over the
-//!   [`protocol`] → response ([`body`]);
-//! - [`pool`] keeps the worker processes: checkout, check-in, respawn, reload, resize;
+//! - [`handler`] is the path of one request: received → [`check`]ed → [`environ`] built →
+//!   queued in the [`pool`] until a [`worker`] is free → [`exchange`]d with the worker over
+//!   the [`protocol`] → response ([`body`]);
+//! - [`pool`] keeps the worker processes: checkout, check-in, respawn (with a backoff while
+//!   new workers fail to boot), reload, resize;
 //! - [`worker`] starts one Python worker running `assets/wsgi_worker.py`, found by
 //!   [`python`];
 //! - [`builtin`] holds the Rust demo apps, for machines without Python;
@@ -24,6 +25,7 @@ pub mod app_spec;
 pub mod arbiter;
 pub mod body;
 pub mod builtin;
+pub mod check;
 pub mod control;
 pub mod environ;
 pub mod exchange;

@@ -12,20 +12,28 @@
 //! starts workers of the current generation until there are as many as wanted, retires the
 //! extra ones. A reload starts a new generation: new workers import the app afresh, and the
 //! old ones are retired only once a new one has booted, so an app that no longer imports
-//! leaves the old workers serving instead of an empty server. The manager lives in
-//! `pool/manager.rs`; this file is the side the requests see.
+//! leaves the old workers serving instead of an empty server.
+//!
+//! Workers always come back: when new workers fail to boot (after a reload, a crash, a
+//! timeout, a kill), the manager keeps starting one at a time with a growing delay
+//! (`pool/backoff.rs`), logging each failure, until one boots; since each imports the app
+//! afresh, fixing the file is enough. Meanwhile a request that finds no booted worker gets
+//! a 503 that says why. Only at the very first start does a failed boot stop the server.
+//! The manager lives in `pool/manager.rs`; this file is the side the requests see.
 
+mod backoff;
 mod manager;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::{Notify, oneshot, watch};
 
 use super::worker::{Worker, WorkerConfig, WorkerNews};
 use crate::trace::{ExitReason, Hop, TraceSink};
+use backoff::Backoff;
 
 /// What the arbiter can ask of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,8 @@ struct Proc {
     booted: bool,
     /// Set when the pool decided this worker should go, and why.
     leaving: Option<ExitReason>,
+    /// Started by the backoff after earlier workers failed to boot.
+    retry: bool,
     kill: Arc<Notify>,
 }
 
@@ -58,8 +68,9 @@ struct State {
     target: usize,
     next_id: u64,
     ever_booted: bool,
-    /// A generation whose workers could not import the app: do not retry until reload.
-    failed_generation: Option<u64>,
+    /// Set while workers of the current generation fail to boot: the manager starts one at
+    /// a time, each after a longer delay, until one boots.
+    backoff: Option<Backoff>,
     stopping: bool,
 }
 
@@ -78,10 +89,26 @@ pub struct Pool {
 /// Why a request got no worker.
 #[derive(Debug, thiserror::Error)]
 pub enum NoWorker {
-    #[error("no worker can serve: the application failed to import; fix it and reload")]
-    AppBroken,
+    #[error(
+        "no worker can serve: new workers fail to boot ({reason}); {}",
+        when(*.retry_in)
+    )]
+    AppBroken {
+        /// The latest boot failure, in one line.
+        reason: String,
+        /// How long until the next worker starts (zero: one is booting).
+        retry_in: Duration,
+    },
     #[error("the server is shutting down")]
     Stopping,
+}
+
+fn when(retry_in: Duration) -> String {
+    if retry_in.is_zero() {
+        "a new one is booting".to_owned()
+    } else {
+        format!("the next one starts in {}", backoff::seconds(retry_in))
+    }
 }
 
 impl Pool {
@@ -104,7 +131,7 @@ impl Pool {
                 target: workers.max(1),
                 next_id: 1,
                 ever_booted: false,
-                failed_generation: None,
+                backoff: None,
                 stopping: false,
             }),
             messages: tx,
@@ -137,8 +164,8 @@ impl Pool {
             if let Some(worker) = state.idle.pop_front() {
                 return Ok(worker);
             }
-            if state.procs.is_empty() && state.failed_generation.is_some() {
-                return Err(NoWorker::AppBroken);
+            if let Some(broken) = broken(&state) {
+                return Err(broken);
             }
             let (tx, rx) = oneshot::channel();
             state.waiters.retain(|w| !w.is_closed());
@@ -149,10 +176,14 @@ impl Pool {
             rx
         };
         rx.await.map_err(|_| {
-            if self.lock().stopping {
+            let state = self.lock();
+            if state.stopping {
                 NoWorker::Stopping
             } else {
-                NoWorker::AppBroken
+                broken(&state).unwrap_or_else(|| NoWorker::AppBroken {
+                    reason: "the worker it waited for is gone".into(),
+                    retry_in: Duration::ZERO,
+                })
             }
         })
     }
@@ -249,6 +280,26 @@ fn current_count(state: &State) -> usize {
         .values()
         .filter(|p| p.generation == state.generation && p.leaving.is_none())
         .count()
+}
+
+/// Workers that can take a request now or once they finish one, of any generation.
+fn any_serving(state: &State) -> bool {
+    state
+        .procs
+        .values()
+        .any(|p| p.booted && p.leaving.is_none())
+}
+
+/// Why nobody will serve a request soon: no worker is booted, and the latest ones failed.
+fn broken(state: &State) -> Option<NoWorker> {
+    let backoff = state.backoff.as_ref()?;
+    if any_serving(state) {
+        return None;
+    }
+    Some(NoWorker::AppBroken {
+        reason: backoff.reason.clone(),
+        retry_in: backoff.remaining(tokio::time::Instant::now()),
+    })
 }
 
 fn current_booted(state: &State) -> bool {

@@ -6,7 +6,9 @@
 //! - the **boot** task waits for the `B` frame (the app imported fine) or an `X` frame (it
 //!   did not), and reports to the pool;
 //! - the **reaper** owns the child process, waits for it to exit (or kills it when told
-//!   to) and reports the exit to the pool, which starts a replacement;
+//!   to) and reports the exit to the pool, which starts a replacement; it reports only
+//!   after the boot task has, so that the pool always hears "failed to boot" before
+//!   "exited" (and never takes a worker that died while importing for a crash);
 //! - the **output** task reads the worker's stderr line by line (where the worker points
 //!   the app's `print`s and `wsgi.errors`) and logs each line with the worker's pid.
 //!
@@ -20,8 +22,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
-use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{Notify, oneshot};
 
 use super::app_spec::AppSpec;
 use super::log::{self, Level};
@@ -96,7 +98,8 @@ pub fn spawn(
         config.sink.clone(),
     ));
     let kill = Arc::new(Notify::new());
-    tokio::spawn(reap(child, id, pid, kill.clone(), news.clone()));
+    let (boot_told, boot_heard) = oneshot::channel();
+    tokio::spawn(reap(child, id, pid, kill.clone(), news.clone(), boot_heard));
     let worker = Worker {
         id,
         pid,
@@ -106,7 +109,7 @@ pub fn spawn(
         reader: FrameReader::new(stdout),
         request_id,
     };
-    tokio::spawn(boot(worker, config.timeout, kill.clone(), news));
+    tokio::spawn(boot(worker, config.timeout, kill.clone(), news, boot_told));
     Ok(Spawned { pid, kill })
 }
 
@@ -161,13 +164,15 @@ async fn log_output(
     }
 }
 
-/// The reaper: owns the child until it exits, by itself or killed when told to.
+/// The reaper: owns the child until it exits, by itself or killed when told to; tells the
+/// pool once the boot task has told its news (bounded by the boot timeout).
 async fn reap(
     mut child: Child,
     id: u64,
     pid: u32,
     kill: Arc<Notify>,
     news: UnboundedSender<WorkerNews>,
+    boot_heard: oneshot::Receiver<()>,
 ) {
     let status = tokio::select! {
         status = child.wait() => status.ok(),
@@ -176,6 +181,7 @@ async fn reap(
             child.wait().await.ok()
         }
     };
+    let _ = boot_heard.await;
     let _ = news.send(WorkerNews::Exited { id, pid, status });
 }
 
@@ -185,6 +191,7 @@ async fn boot(
     boot_timeout: Duration,
     kill: Arc<Notify>,
     news: UnboundedSender<WorkerNews>,
+    boot_told: oneshot::Sender<()>,
 ) {
     let (id, pid) = (worker.id, worker.pid);
     let first = tokio::time::timeout(boot_timeout, worker.reader.next_frame()).await;
@@ -219,6 +226,7 @@ async fn boot(
         }
     };
     let _ = news.send(news_item);
+    let _ = boot_told.send(());
 }
 
 /// The JSON of an `X` frame.
