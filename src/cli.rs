@@ -163,7 +163,7 @@ pub struct WsgiServerArgs {
     #[arg(short = 't', long = "timeout", value_name = "S", default_value_t = 30)]
     pub timeout: u64,
     /// How long in-flight requests may take to finish on shutdown.
-    #[arg(long = "graceful-timeout", value_name = "S", default_value_t = 30)]
+    #[arg(long = "graceful-timeout", value_name = "S", default_value_t = crate::control::GRACEFUL_TIMEOUT.as_secs())]
     pub graceful_timeout: u64,
     /// Restart a worker after it has served this many requests (0: never).
     #[arg(long = "max-requests", value_name = "N", default_value_t = 0)]

@@ -7,6 +7,12 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
+
+/// How long a stopping server lets in-flight requests finish: gunicorn's default
+/// `--graceful-timeout`, also the web server's bound and the one `serve` and the tutor stop
+/// the whole stack within.
+pub const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Something a running server is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,12 +14,13 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
 use super::describe;
-use super::supervisor::{ServerProcess, StackPlan};
+use super::supervisor::{self, ServerProcess, StackPlan};
 use crate::cli::StackArgs;
-use crate::control::Command;
+use crate::control::{Command, GRACEFUL_TIMEOUT};
 use crate::trace::{Event, Process};
 
-/// How long servers get to finish when the tutor quits or restarts one.
+/// How long the WSGI server gets to finish when the tutor stops or restarts it (quitting
+/// stops the whole stack in order within [`GRACEFUL_TIMEOUT`]).
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// What the stack is asked to do.
@@ -32,7 +33,8 @@ pub enum StackCmd {
         app: String,
         workers: usize,
     },
-    /// Stop both servers, web server first; the sender hears when they are gone.
+    /// Stop both servers in order within the graceful timeout, web server first; the sender
+    /// hears when they are gone.
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -138,8 +140,7 @@ impl<M: From<Report> + Send + 'static> Stack<M> {
                 cmd = cmds.recv() => match cmd {
                     None => break,
                     Some(StackCmd::Shutdown(done)) => {
-                        stop(&mut web).await;
-                        stop(&mut wsgi).await;
+                        supervisor::stop_in_order(web.as_mut(), wsgi.as_mut(), GRACEFUL_TIMEOUT).await;
                         let _ = done.send(());
                         return;
                     }
@@ -217,12 +218,10 @@ impl<M: From<Report> + Send + 'static> Stack<M> {
             Process::WebServer => plan.web_server_command(),
             Process::WsgiServer => plan.wsgi_server_command(),
         };
+        // Signals from the terminal (SIGHUP when the window closes, Ctrl-C) are the tutor's
+        // to handle: each server has its own process group (see `supervisor`), and the
+        // tutor stops them in order; they still die with it (PDEATHSIG, stdin).
         cmd.stdout(Stdio::piped());
-        // Signals from the terminal (SIGHUP when the window closes) are the tutor's to
-        // handle: it stops the servers in order; the servers still die with it (stdin,
-        // PDEATHSIG).
-        #[cfg(unix)]
-        cmd.process_group(0);
         cmd.stderr(log_file(&self.log, process));
         match ServerProcess::spawn(process, cmd) {
             Ok(mut server) => {

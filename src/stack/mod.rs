@@ -1,14 +1,18 @@
 //! The stack: the web server and the WSGI server as child processes of this binary, shared
 //! by `wsgi-tutor serve` (headless, logs on the terminal) and the tutor (trace on pipes).
 //!
-//! - [`supervisor`] plans ports and command lines and owns one running server;
-//! - [`serve`] is the headless command;
+//! - [`supervisor`] plans ports and command lines, owns one running server and stops the
+//!   two in order;
+//! - [`ports`] says which default port moved and who holds a busy one;
+//! - [`serve`] is the headless command, and [`startup`] what it hears from the servers;
 //! - [`children`] is the task the tutor runs: it starts both servers, forwards control
 //!   commands, restarts the WSGI server with another app and reports what happens as
 //!   [`children::Report`]s.
 
 pub mod children;
+pub mod ports;
 pub mod serve;
+pub mod startup;
 pub mod supervisor;
 
 use crate::trace::Process;

@@ -3,14 +3,20 @@
 //! Ports: 8080 and 8000 when free, otherwise the next free ones; the learner's nginx.conf is
 //! left as written and the web server is told to move (`--port 8080:8081`).
 //! Control goes over each child's stdin (`--control-stdin`: `reload`, `workers N`, `stop`),
-//! which works on every platform; when this process dies for any reason — even SIGKILL — the
-//! pipes close, the children read end-of-file and stop. On Linux they also get SIGTERM from
-//! the kernel (PR_SET_PDEATHSIG) in case their stdin is busy.
+//! which works on every platform. Stopping is in order ([`stop_in_order`]): the web server
+//! first, so it stops accepting and finishes what it is proxying, then the WSGI server.
+//!
+//! No orphans: on Linux the kernel kills each server the moment this process dies
+//! (PR_SET_PDEATHSIG with SIGKILL; the WSGI server does the same for its workers), so even
+//! `kill -9` of `serve` or the tutor takes the whole stack down at once. Elsewhere the pipes
+//! close, the servers read end-of-file on stdin and stop gracefully. On Unix each server has
+//! its own process group, so Ctrl-C in the terminal reaches only us, and we stop them in
+//! order rather than all at once.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, ChildStdin, Command};
@@ -33,6 +39,8 @@ pub struct StackPlan {
     pub wsgi_port: u16,
     /// Ask both for `--trace-json` on stdout (the tutor reads it; `serve` does not).
     pub trace: bool,
+    /// The default ports that were busy, and where the servers went instead.
+    pub moved: Vec<super::ports::Moved>,
 }
 
 /// The ports the lab's configuration is written for.
@@ -90,18 +98,36 @@ impl StackPlan {
 fn child_command(exe: &Path) -> Command {
     let mut cmd = Command::new(exe);
     cmd.stdin(Stdio::piped()).kill_on_drop(true);
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec here.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                Ok(())
-            });
-        }
-    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    die_with_parent(&mut cmd);
     cmd
 }
+
+/// Linux: the child is killed by the kernel when this process dies, however it dies.
+#[cfg(target_os = "linux")]
+pub fn die_with_parent(cmd: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: prctl and getppid are async-signal-safe, and nothing else runs between fork
+    // and exec here. The death signal is armed by the thread that forks, so the children are
+    // spawned from the runtime's own threads, which live as long as the process.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the signal was armed.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                return Err(std::io::Error::other("the parent exited while starting"));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the child stops when its stdin (our pipe) reaches end-of-file.
+#[cfg(not(target_os = "linux"))]
+pub fn die_with_parent(_cmd: &mut Command) {}
 
 /// One running server.
 pub struct ServerProcess {
@@ -132,15 +158,48 @@ impl ServerProcess {
     }
 
     /// Ask the server to stop, give it `grace` to finish in-flight requests, then kill it.
+    /// The control pipe stays open while it finishes: its end would mean "stop now".
     pub async fn stop(&mut self, grace: Duration) {
         let _ = self.control(control::Command::Stop).await;
-        self.stdin = None;
         if tokio::time::timeout(grace, self.child.wait())
             .await
             .is_err()
         {
             let _ = self.child.kill().await;
         }
+        self.stdin = None;
+    }
+
+    /// Stop it at once (SIGKILL; its workers die with it).
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+        self.stdin = None;
+    }
+}
+
+/// How long the web server may need beyond the graceful timeout to close what it cut and
+/// exit, before it is killed.
+const EXIT_MARGIN: Duration = Duration::from_secs(2);
+
+/// The least the WSGI server gets to stop its workers, however long the web server took.
+const WSGI_LEAST: Duration = Duration::from_secs(5);
+
+/// Stop the stack in order, as nginx in front of gunicorn is stopped: the web server first
+/// (it stops accepting and lets its in-flight requests finish, within `grace`, while the WSGI
+/// server still answers them), then the WSGI server (it finishes what it still has, within
+/// what is left of `grace`, and stops its workers). Returns as soon as both are gone.
+pub async fn stop_in_order(
+    web: Option<&mut ServerProcess>,
+    wsgi: Option<&mut ServerProcess>,
+    grace: Duration,
+) {
+    let deadline = Instant::now() + grace;
+    if let Some(web) = web {
+        web.stop(grace + EXIT_MARGIN).await;
+    }
+    if let Some(wsgi) = wsgi {
+        let left = deadline.saturating_duration_since(Instant::now());
+        wsgi.stop(left.max(WSGI_LEAST) + EXIT_MARGIN).await;
     }
 }
 
@@ -170,6 +229,7 @@ mod tests {
             web_port: 8081,
             wsgi_port: 8000,
             trace: true,
+            moved: Vec::new(),
         };
         let web = plan.web_server_command();
         let args: Vec<_> = web

@@ -21,8 +21,9 @@ use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::ui::Screen;
 use crate::cli::{StackArgs, TutorArgs};
+use crate::control::GRACEFUL_TIMEOUT;
 use crate::lessons::progress::{Loaded, Store};
-use crate::stack::children::{STOP_GRACE, Stack, StackCmd};
+use crate::stack::children::{Stack, StackCmd};
 
 /// How many messages may wait for the loop; readers wait (and the servers count dropped
 /// events) beyond that.
@@ -256,10 +257,28 @@ impl Tutor {
         );
         tracing::info!("{figures}");
         let Executor { screen, stack, .. } = self.exec;
+        let mut signals = self.signals;
         drop(screen);
-        let (done_tx, done_rx) = oneshot::channel();
-        if stack.send(StackCmd::Shutdown(done_tx)).await.is_ok() {
-            let _ = tokio::time::timeout(STOP_GRACE * 2, done_rx).await;
+        let (done_tx, mut done_rx) = oneshot::channel();
+        if stack.send(StackCmd::Shutdown(done_tx)).await.is_err() {
+            return;
+        }
+        // The servers stop in order and let requests in flight finish; say so when that
+        // takes a moment. A second Ctrl-C leaves at once (the servers die with us).
+        let limit = GRACEFUL_TIMEOUT + Duration::from_secs(10);
+        if tokio::time::timeout(Duration::from_millis(500), &mut done_rx)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        eprintln!(
+            "wsgi-tutor: stopping the servers, letting requests in flight finish (up to {} s; Ctrl-C again stops at once)",
+            GRACEFUL_TIMEOUT.as_secs()
+        );
+        tokio::select! {
+            _ = tokio::time::timeout(limit, done_rx) => {}
+            () = signals.recv() => {}
         }
     }
 }

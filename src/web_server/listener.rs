@@ -33,7 +33,7 @@ use crate::trace::{Hop, TraceSink};
 const MAX_HEADERS: usize = 256;
 
 /// How long in-flight requests may take to finish on shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const SHUTDOWN_GRACE: Duration = crate::control::GRACEFUL_TIMEOUT;
 
 /// What can be asked of a running web server (by signal, or by the tutor over stdin).
 #[derive(Debug, Clone, PartialEq, Eq)]

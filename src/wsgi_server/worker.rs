@@ -127,13 +127,20 @@ fn command(config: &WorkerConfig) -> tokio::process::Command {
         cmd.current_dir(dir);
     }
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl is async-signal-safe; between fork and exec we only ask the kernel to
-    // kill this worker if the arbiter dies, so no worker outlives a crashed arbiter.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
+    {
+        let arbiter = std::process::id();
+        // SAFETY: prctl and getppid are async-signal-safe; between fork and exec we only ask
+        // the kernel to kill this worker if the arbiter dies, so no worker outlives a crashed
+        // or killed arbiter — also when it died before the signal was armed.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if u32::try_from(libc::getppid()).ok() != Some(arbiter) {
+                    return Err(std::io::Error::other("the arbiter exited while starting"));
+                }
+                Ok(())
+            });
+        }
     }
     cmd
 }
