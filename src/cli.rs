@@ -165,6 +165,14 @@ pub struct WsgiServerArgs {
     /// How long in-flight requests may take to finish on shutdown.
     #[arg(long = "graceful-timeout", value_name = "S", default_value_t = crate::control::GRACEFUL_TIMEOUT.as_secs())]
     pub graceful_timeout: u64,
+    /// How long a connection may wait idle for its next request (0: no keep-alive).
+    #[arg(long = "keep-alive", value_name = "S", default_value_t = 2)]
+    pub keep_alive: u64,
+    /// The most connections that may wait to be accepted (the kernel caps it at
+    /// net.core.somaxconn); gunicorn's default.
+    #[arg(long = "backlog", value_name = "N", default_value_t = crate::connection::accept::GUNICORN_BACKLOG,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(i32::MAX)))]
+    pub backlog: u32,
     /// Restart a worker after it has served this many requests (0: never).
     #[arg(long = "max-requests", value_name = "N", default_value_t = 0)]
     pub max_requests: u64,

@@ -289,13 +289,19 @@ impl WebServer {
                     local,
                     listen: spec.clone(),
                 };
-                let server = self.clone();
-                self.tracker.spawn(server.serve_connection(stream, info));
+                self.tracker
+                    .spawn(self.clone().serve_connection(stream, info));
             }
         }
     }
 
-    async fn serve_connection(self: Arc<Self>, stream: tokio::net::TcpStream, info: ConnInfo) {
+    /// The connection's task. Everything up to the wait is done before the future is
+    /// made, so that an idle connection's task holds only what it needs.
+    fn serve_connection(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        info: ConnInfo,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         // Timeouts come from the first server on this address, as nginx takes them from the
         // default server before it has read a Host header.
         let (header_timeout, keepalive, server_tokens) = {
@@ -339,10 +345,12 @@ impl WebServer {
             let config = server.config.load_full();
             handler::handle(request, info.clone(), config, server.trace.clone())
         });
-        let ended = connection::serve(stream, &builder, policy, service, &self.shutdown).await;
-        // Boxed, like everything after the wait: an idle connection's task is only as big
-        // as its longest-lived state.
-        Box::pin(self.ended(ended, id, peer, server_tokens)).await;
+        let builder = Arc::new(builder);
+        async move {
+            let ended = connection::serve(stream, &builder, policy, service, &self.shutdown).await;
+            // Boxed: the task is as big as its largest state, and this one comes last.
+            Box::pin(self.ended(ended, id, peer, server_tokens)).await;
+        }
     }
 
     async fn ended(&self, ended: Ended, id: u64, peer: std::net::IpAddr, server_tokens: bool) {

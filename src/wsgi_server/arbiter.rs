@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::app_spec::AppSpec;
 use super::control::{self, Control};
@@ -24,6 +25,7 @@ use super::pool::Pool;
 use super::python::Python;
 use super::worker::WorkerConfig;
 use crate::cli::WsgiServerArgs;
+use crate::connection::{self, accept};
 use crate::trace::{Hop, Process, TraceSink};
 
 /// gunicorn's exit status when a worker cannot boot.
@@ -43,7 +45,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
             env!("CARGO_PKG_VERSION")
         ),
     );
-    let Some(listener) = listen(&args.bind).await else {
+    let Some(listener) = listen(&args.bind, args.backlog).await else {
         return ExitCode::FAILURE;
     };
     let local = listener.local_addr().expect("bound socket has an address");
@@ -66,7 +68,7 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
 
     let (backend, mut boot_failed) = start_backend(&args, &app, python, &sink);
     let shared = Arc::new(Shared { backend, sink });
-    let graceful = GracefulShutdown::new();
+    let graceful = Graceful::default();
     let exit = accept(
         &listener,
         local,
@@ -74,6 +76,11 @@ pub async fn run(args: WsgiServerArgs, app: AppSpec, python: Option<Python>) -> 
         &graceful,
         &mut control_rx,
         &mut boot_failed,
+        connection::Policy {
+            first_byte: Duration::from_secs(args.timeout.max(1)),
+            keepalive: Duration::from_secs(args.keep_alive),
+            max_request_line: None,
+        },
     )
     .await;
     drop(listener);
@@ -132,29 +139,46 @@ async fn accept(
     listener: &TcpListener,
     local: SocketAddr,
     shared: &Arc<Shared>,
-    graceful: &GracefulShutdown,
+    graceful: &Graceful,
     control_rx: &mut UnboundedReceiver<Control>,
     boot_failed: &mut Option<watch::Receiver<bool>>,
+    policy: connection::Policy,
 ) -> ExitCode {
     let me = std::process::id();
     let mut builder = http1::Builder::new();
     builder
-        .keep_alive(true)
+        .timer(TokioTimer::new())
+        // gunicorn's sync worker has no header timeout of its own: a request that has
+        // not arrived within --timeout gets its worker killed. Here the wait is cut instead.
+        .header_read_timeout(policy.first_byte)
+        .keep_alive(!policy.keepalive.is_zero())
         .title_case_headers(true)
         .writev(true);
+    let builder = Arc::new(builder);
+    let mut batch = Vec::new();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(error) => {
-                        log::error_log(me, Level::Error, &format!("accept: {error}"));
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+            accepted = accept::accept_batch(listener, &mut batch) => {
+                if let Err(error) = accepted {
+                    let pause = accept::out_of_resources(&error);
+                    log::error_log(me, Level::Error, &format!(
+                        "accept: {error}{}",
+                        if pause { "; accepting again in 0.5s" } else { "" }
+                    ));
+                    if pause {
+                        tokio::time::sleep(accept::RESOURCE_PAUSE).await;
                     }
-                };
-                let _ = stream.set_nodelay(true);
-                serve_connection(&builder, graceful, stream, peer, local, shared.clone());
+                    continue;
+                }
+                for (stream, peer) in batch.drain(..) {
+                    let _ = stream.set_nodelay(true);
+                    let shared = shared.clone();
+                    let service = service_fn(move |req| handler::handle(req, shared.clone(), peer, local));
+                    let (builder, stop) = (builder.clone(), graceful.stop.clone());
+                    graceful.tracker.spawn(async move {
+                        connection::serve(stream, &builder, policy, service, &stop).await;
+                    });
+                }
             }
             control = control_rx.recv() => match control {
                 Some(Control::Stop) | None => return ExitCode::SUCCESS,
@@ -175,7 +199,7 @@ async fn accept(
 async fn shut_down(
     args: &WsgiServerArgs,
     shared: &Shared,
-    graceful: GracefulShutdown,
+    graceful: Graceful,
     control_rx: &mut UnboundedReceiver<Control>,
 ) {
     let me = std::process::id();
@@ -201,9 +225,9 @@ async fn shut_down(
 }
 
 /// Bind `-b`, or say (the gunicorn way) why not.
-async fn listen(addr: &str) -> Option<TcpListener> {
+async fn listen(addr: &str, backlog: u32) -> Option<TcpListener> {
     let me = std::process::id();
-    match bind(addr).await {
+    match bind(addr, backlog).await {
         Ok(listener) => Some(listener),
         Err(error) => {
             log::error_log(
@@ -223,10 +247,10 @@ async fn listen(addr: &str) -> Option<TcpListener> {
 }
 
 /// Resolve and bind `-b`; port 0 picks a free port (the log and trace say which).
-async fn bind(addr: &str) -> std::io::Result<TcpListener> {
+async fn bind(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
     let mut last = None;
     for candidate in tokio::net::lookup_host(addr).await? {
-        match TcpListener::bind(candidate).await {
+        match accept::bind(candidate, accept::Options::with_backlog(backlog)) {
             Ok(listener) => return Ok(listener),
             Err(error) => last = Some(error),
         }
@@ -244,18 +268,18 @@ async fn wait_boot_failure(rx: &mut Option<watch::Receiver<bool>>) -> Result<(),
     }
 }
 
-fn serve_connection(
-    builder: &http1::Builder,
-    graceful: &GracefulShutdown,
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    local: SocketAddr,
-    shared: Arc<Shared>,
-) {
-    let service = service_fn(move |req| handler::handle(req, shared.clone(), peer, local));
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    let conn = graceful.watch(conn);
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+/// The connections being served: told to finish when the server stops.
+#[derive(Default)]
+struct Graceful {
+    stop: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Graceful {
+    /// Idle connections close at once; busy ones after the response they are sending.
+    async fn shutdown(&self) {
+        self.stop.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
 }
