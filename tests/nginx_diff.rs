@@ -401,6 +401,52 @@ fn battery(root: &Path) -> Vec<Case> {
             "/static/a.txt",
             "Range: bytes=0-35,0-35\r\n",
         ),
+        get_with(
+            "range end i64::MAX",
+            "/static/a.txt",
+            "Range: bytes=0-9223372036854775807\r\n",
+        ),
+        get_with(
+            "range end i64::MAX + 1",
+            "/static/a.txt",
+            "Range: bytes=0-9223372036854775808\r\n",
+        ),
+        get_with(
+            "range end u64::MAX",
+            "/static/a.txt",
+            "Range: bytes=0-18446744073709551615\r\n",
+        ),
+        get_with(
+            "range start 25 digits",
+            "/static/a.txt",
+            "Range: bytes=1234567890123456789012345-\r\n",
+        ),
+        get_with(
+            "range suffix i64::MAX",
+            "/static/a.txt",
+            "Range: bytes=-9223372036854775807\r\n",
+        ),
+        get_with(
+            "range suffix i64::MAX + 1",
+            "/static/a.txt",
+            "Range: bytes=-9223372036854775808\r\n",
+        ),
+        get_with(
+            "range reversed then good",
+            "/static/a.txt",
+            "Range: bytes=5-2,0-1\r\n",
+        ),
+        get_with(
+            "range unit in capitals",
+            "/static/a.txt",
+            "Range: BYTES=0-4\r\n",
+        ),
+        get_with(
+            "range nothing after unit",
+            "/static/a.txt",
+            "Range: bytes=\r\n",
+        ),
+        get_with("range tab", "/static/a.txt", "Range: bytes=\t0-4\r\n"),
         get_with("range on listing", "/static/docs/", "Range: bytes=0-4\r\n"),
         get_with(
             "if-range matching",

@@ -355,6 +355,39 @@ fn ranges() {
     assert_eq!(r.status, 200);
 }
 
+/// nginx parses range numbers into its off_t (an i64) and refuses any number past
+/// i64::MAX with 416, in the first or the last position and in suffix ranges; i64::MAX
+/// itself is a valid number (as an end it means "to the end of the file"). Observed with
+/// nginx 1.22 on a 36-byte file: every expected value below is nginx's answer.
+#[rstest]
+#[case::end_i64_max("bytes=0-9223372036854775807", 206, "bytes 0-35/36")]
+#[case::end_i64_max_plus_one("bytes=0-9223372036854775808", 416, "bytes */36")]
+#[case::end_u64_max("bytes=0-18446744073709551615", 416, "bytes */36")]
+#[case::end_25_digits("bytes=0-1234567890123456789012345", 416, "bytes */36")]
+#[case::start_i64_max("bytes=9223372036854775807-", 416, "bytes */36")]
+#[case::start_i64_max_plus_one("bytes=9223372036854775808-", 416, "bytes */36")]
+#[case::start_25_digits("bytes=1234567890123456789012345-", 416, "bytes */36")]
+#[case::suffix_i64_max("bytes=-9223372036854775807", 206, "bytes 0-35/36")]
+#[case::suffix_i64_max_plus_one("bytes=-9223372036854775808", 416, "bytes */36")]
+#[case::suffix_u64_max("bytes=-18446744073709551615", 416, "bytes */36")]
+#[case::suffix_25_digits("bytes=-1234567890123456789012345", 416, "bytes */36")]
+#[case::overflow_after_a_good_range("bytes=0-4,9223372036854775808-", 416, "bytes */36")]
+#[case::leading_zeros("bytes=0-00000000000000000000000001", 206, "bytes 0-1/36")]
+#[case::reversed_then_good("bytes=5-2,0-1", 206, "bytes 0-1/36")]
+#[case::unit_in_capitals("Bytes=0-4", 206, "bytes 0-4/36")]
+fn range_numbers_past_i64_max_are_unsatisfiable(
+    #[case] range: &str,
+    #[case] status: u16,
+    #[case] content_range: &str,
+) {
+    let s = site();
+    let r = s
+        .server
+        .request("GET", "/static/a.txt", &[("Range", range)], b"");
+    assert_eq!(r.status, status, "{range}");
+    assert_eq!(r.header("content-range"), Some(content_range), "{range}");
+}
+
 #[test]
 fn symlinks_followed_unless_disabled() {
     let s = site();
