@@ -47,6 +47,13 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "framing only: nginx streams autoindex pages chunked, we send them with a length",
     ),
     (
+        "proxy keep-alive chunked good",
+        "upstream",
+        "nginx buffers a chunked request body (proxy_request_buffering on) and sends it with a \
+         Content-Length; we stream it to an HTTP/1.1 upstream chunked, in bounded memory (as \
+         nginx with proxy_request_buffering off)",
+    ),
+    (
         "CL and TE together",
         "*",
         "nginx 1.22 refuses both framings with 400; hyper follows RFC 9112 6.3 (chunked wins, \
@@ -191,6 +198,10 @@ http {{
     default_type application/octet-stream;
     access_log off;
 {nginx_only}
+    upstream ka {{
+        server {upstream};
+        keepalive 2;
+    }}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
@@ -233,6 +244,11 @@ http {{
         }}
         location /api/ {{
             proxy_pass http://{upstream}/v2/;
+        }}
+        location /ka/ {{
+            proxy_pass http://ka;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
         }}
         location /dead/ {{
             proxy_pass http://127.0.0.1:{dead};
@@ -306,6 +322,16 @@ fn method(name: &str, m: &str, target: &str, body: &str) -> Case {
         format!(
             "{m} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
+        ),
+    )
+}
+
+/// A POST with this chunked body (framing and all), on a connection that closes after.
+fn chunked(name: &str, target: &str, body: &str) -> Case {
+    case(
+        name,
+        format!(
+            "POST {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
         ),
     )
 }
@@ -591,6 +617,41 @@ fn battery(root: &Path) -> Vec<Case> {
         case(
             "proxy chunked small",
             "POST /small/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked good",
+            "/ka/good",
+            "5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked bad size",
+            "/ka/bad",
+            "zz\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked minus",
+            "/ka/bad",
+            "-5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked plus",
+            "/ka/bad",
+            "+5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked no CRLF",
+            "/ka/bad",
+            "5\r\nhelloXX0\r\n\r\n",
+        ),
+        chunked(
+            "proxy HTTP/1.0 chunked bad size",
+            "/app/bad",
+            "zz\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy HTTP/1.0 chunked no CRLF",
+            "/app/bad",
+            "5\r\nhelloXX0\r\n\r\n",
         ),
         case(
             "proxy HTTP/1.0 client",

@@ -22,11 +22,16 @@ struct Lab {
 }
 
 fn lab() -> Lab {
+    lab_with("")
+}
+
+/// The lab with `main` (directives of the main context) before its blocks.
+fn lab_with(main: &str) -> Lab {
     let up = Upstream::start();
     let up2 = Upstream::start();
     let dead = free_port();
     let conf = format!(
-        r#"
+        r#"{main}
 upstream pool {{
     server {up};
     keepalive 4;
@@ -548,4 +553,138 @@ fn upstream_chunked_bodies_pass_through() {
     let l = lab();
     let r = l.server.get("/raw/chunked");
     assert_eq!((r.status, r.text().as_str()), (200, "hello world"));
+}
+
+/// nginx 1.22's 400 page, with this server's token.
+fn bad_request_page(r: &Response) -> String {
+    format!(
+        "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>{}</center>\r\n</body>\r\n</html>\r\n",
+        r.header("server").unwrap_or("?")
+    )
+}
+
+/// No request whose target contains `marker` reached the upstream finished (its last
+/// chunk, or all its Content-Length, arrived).
+fn upstream_never_finished(up: &Upstream, marker: &str) {
+    // what the web server sent has had time to arrive
+    std::thread::sleep(Duration::from_millis(200));
+    let finished: Vec<_> = up
+        .all()
+        .into_iter()
+        .filter(|r| r.target.contains(marker))
+        .collect();
+    assert!(
+        finished.is_empty(),
+        "the upstream got a finished request from a broken body: {finished:?}"
+    );
+}
+
+/// A client's broken chunked framing is the client's fault, as in nginx (observed with
+/// 1.22: `400`, nginx's page, `Connection: close`, `[error] client sent invalid chunked
+/// body, client: ..., server: ..., request: "...", host: "..."`), whether the body streams
+/// to a keep-alive pool (HTTP/1.1) or is collected for an HTTP/1.0 upstream; the upstream
+/// never sees a finished request. Before the fix the pooled path answered 502 and logged
+/// "client closed or failed while sending the request body to upstream".
+#[rstest]
+fn invalid_chunked_body_is_the_client_s_400(
+    #[values(
+        "zz\r\nhello\r\n0\r\n\r\n",
+        "-5\r\nhello\r\n0\r\n\r\n",
+        "+5\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhelloXX0\r\n\r\n",
+        "5\r\nhello\r\n5\r\nworld0\r\n\r\n"
+    )]
+    body: &str,
+    #[values("/pool/", "/raw/")] prefix: &str,
+) {
+    let l = lab();
+    let mut conn = l.server.connect();
+    conn.set_read_timeout(Duration::from_secs(10));
+    conn.send(
+        format!(
+            "POST {prefix}broken HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        )
+        .as_bytes(),
+    );
+    let r = conn.read_response(false).unwrap();
+    assert_eq!(r.status, 400, "{body:?} via {prefix}: {}", r.text());
+    assert_eq!(r.text(), bad_request_page(&r));
+    assert_eq!(r.header("connection"), Some("close"));
+    let line = l.server.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("client sent invalid chunked body")
+    });
+    assert!(
+        line.contains("[error]")
+            && line.ends_with(&format!(
+                "client sent invalid chunked body, client: 127.0.0.1, server: localhost, request: \"POST {prefix}broken HTTP/1.1\", host: \"localhost\""
+            )),
+        "{line}"
+    );
+    upstream_never_finished(&l.up, "broken");
+    let sent = l.server.wait_event(Duration::from_secs(5), |e| {
+        e["event"] == "response_sent" && e["status"] == 400
+    });
+    assert_eq!(sent["status"], 400);
+    // The pool is not poisoned: the next request through it is served.
+    let r = l.server.get(&format!("{prefix}after"));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// A client that closes before its body's last chunk: nginx logs `[info] client
+/// prematurely closed connection` and logs 400 (its client is gone, so nothing needs to
+/// reach it); the upstream never sees a finished request. Before the fix: 502, `[error]`.
+#[rstest]
+fn client_closing_mid_body_is_a_400_not_a_502(
+    #[values(
+        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        "Content-Length: 100\r\n\r\nhello"
+    )]
+    framing: &str,
+    #[values("/pool/", "/raw/")] prefix: &str,
+) {
+    let l = lab_with("error_log stderr info;");
+    let mut conn = l.server.connect();
+    conn.set_read_timeout(Duration::from_secs(10));
+    conn.send(format!("POST {prefix}cut HTTP/1.1\r\nHost: localhost\r\n{framing}").as_bytes());
+    // Let the head and the first bytes go upstream before the client goes away.
+    std::thread::sleep(Duration::from_millis(200));
+    conn.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    // Whatever comes back (nginx sends nothing), it is no 502.
+    if let Ok(r) = conn.read_response(false) {
+        assert_eq!(r.status, 400, "{}", r.text());
+    }
+    let line = l.server.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("client prematurely closed connection")
+    });
+    assert!(line.contains("[info]"), "{line}");
+    assert!(
+        line.contains(&format!("request: \"POST {prefix}cut HTTP/1.1\"")),
+        "{line}"
+    );
+    let sent = l.server.wait_event(Duration::from_secs(5), |e| {
+        e["event"] == "response_sent"
+            && e["request_id"].is_string()
+            && e["status"].as_u64().is_some_and(|s| s >= 400)
+    });
+    assert_eq!(sent["status"], 400);
+    assert!(
+        !l.server.stderr.text().contains("[error]"),
+        "{}",
+        l.server.stderr.text()
+    );
+    upstream_never_finished(&l.up, "cut");
+}
+
+/// Upstream failures stay the upstream's: a valid chunked body to a pooled upstream that
+/// resets after reading it is still 502.
+#[test]
+fn an_upstream_failure_after_a_good_chunked_body_is_still_502() {
+    let l = lab();
+    let mut conn = l.server.connect();
+    conn.set_read_timeout(Duration::from_secs(10));
+    conn.send(b"POST /pool/reset HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    let r = conn.read_response(false).unwrap();
+    assert_eq!(r.status, 502, "{}", r.text());
+    let r = l.server.request("POST", "/pool/ok", &[], b"hello");
+    assert_eq!(one(&echo(&r), "body-len"), Some("5"));
 }

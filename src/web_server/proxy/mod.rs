@@ -31,7 +31,6 @@ pub use error::{Tail, UpstreamError};
 
 use super::config::{LocConf, ProxyPass};
 use super::exchange::Exchange;
-use super::log::Level;
 use super::responses::Body;
 use super::upstream::{Attempt, Peer, Upstream, UpstreamBody};
 use crate::trace::Hop;
@@ -157,8 +156,11 @@ async fn attempt(
             });
             Ok((response, sender))
         }
-        Ok(Err(_)) if out.body_too_large() => Err(UpstreamError::TooLarge),
-        Ok(Err(err)) => Err(UpstreamError::from_send(&err)),
+        // The client's body failing makes hyper's send fail too, in one of several ways:
+        // the fault the body recorded says it was the client's.
+        Ok(Err(err)) => Err(out
+            .body_fault()
+            .unwrap_or_else(|| UpstreamError::from_send(&err))),
         Err(_) => {
             attempt.status = Some(504);
             Err(UpstreamError::ReadTimeout)
@@ -197,7 +199,7 @@ fn log_failure(x: &Exchange, err: &UpstreamError, upstream: &str) {
         Tail::Request | Tail::Nothing => x.context(None),
     });
     if let Some(line) = line {
-        x.log(Level::Error, line);
+        x.log(err.level(), line);
     }
 }
 
