@@ -1388,3 +1388,76 @@ fn lab_config_same_as_nginx() {
     let (rows, leaks) = compare(nginx_port, ours.port, &up, &cases, None);
     report("lab_config_same_as_nginx", &cases, &rows, &leaks);
 }
+
+/// What one server did with its upstream connections: which connection served each
+/// request, and for each connection it closed, how many requests it had carried and
+/// whether it was closed idle (after `keepalive_timeout`) or right after a request.
+fn keepalive_story(port: u16, up: &Upstream) -> (Vec<usize>, Vec<(usize, &'static str)>) {
+    let mut conns = Vec::new();
+    for i in 0..3 {
+        let r = send(port, &get(&format!("ka {i}"), &format!("/ka/{i}"))).unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let echo = common::upstream::parse_echo(&r.text());
+        conns.push(echo["conn"][0].parse().unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while up.closed().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut closes: Vec<(usize, &'static str)> = up
+        .closed()
+        .iter()
+        .map(|c| {
+            let how = if c.idle >= Duration::from_millis(800) && c.idle < Duration::from_secs(3) {
+                "idle ~1s"
+            } else if c.idle < Duration::from_millis(500) {
+                "after its last request"
+            } else {
+                "at another time"
+            };
+            (c.requests, how)
+        })
+        .collect();
+    closes.sort_unstable();
+    (conns, closes)
+}
+
+/// An upstream block's keep-alive settings, in real nginx and in ours: with
+/// `keepalive_requests 2` the first connection carries two requests and is closed after
+/// the second; with `keepalive_timeout 1s` the next one is closed after a second idle.
+#[test]
+fn upstream_keepalive_closes_like_nginx() {
+    let nginx_bin = require_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("logs")).unwrap();
+    let conf = |port: u16, up: &Upstream, extra: &str| {
+        format!(
+            "events {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n{extra}\n    upstream ka {{\n        server {};\n        keepalive 2;\n        keepalive_timeout 1s;\n        keepalive_requests 2;\n    }}\n    server {{\n        listen 127.0.0.1:{port};\n        location /ka/ {{\n            proxy_pass http://ka;\n            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n        }}\n    }}\n}}\n",
+            up.addr()
+        )
+    };
+    let (nginx_up, ours_up) = (Upstream::start(), Upstream::start());
+    let nginx_port = free_port();
+    let temp = format!(
+        "    client_body_temp_path {r}/tmp-body;\n    proxy_temp_path {r}/tmp-proxy;\n    fastcgi_temp_path {r}/tmp-fastcgi;\n    uwsgi_temp_path {r}/tmp-uwsgi;\n    scgi_temp_path {r}/tmp-scgi;",
+        r = root.display()
+    );
+    let nginx_conf = root.join("nginx-real.conf");
+    std::fs::write(&nginx_conf, conf(nginx_port, &nginx_up, &temp)).unwrap();
+    let ours_conf = root.join("nginx.conf");
+    std::fs::write(&ours_conf, conf(0, &ours_up, "")).unwrap();
+    let _nginx = start_nginx(&nginx_bin, &root, &nginx_conf, nginx_port)
+        .expect("nginx did not start listening");
+    let ours = Server::start_with(&ours_conf, &[]);
+    let nginx_story = keepalive_story(nginx_port, &nginx_up);
+    let ours_story = keepalive_story(ours.port, &ours_up);
+    println!("nginx: {nginx_story:?}\nours:  {ours_story:?}");
+    assert_eq!(nginx_story.0, [1, 1, 2], "nginx's own story changed");
+    assert_eq!(
+        nginx_story.1,
+        [(1, "idle ~1s"), (2, "after its last request")],
+        "nginx's own story changed"
+    );
+    assert_eq!(ours_story, nginx_story);
+}

@@ -688,3 +688,114 @@ fn an_upstream_failure_after_a_good_chunked_body_is_still_502() {
     let r = l.server.request("POST", "/pool/ok", &[], b"hello");
     assert_eq!(one(&echo(&r), "body-len"), Some("5"));
 }
+
+/// A web server with a keep-alive upstream block holding `settings`, at `/ka/`.
+fn keepalive_server(up: &Upstream, settings: &str) -> (tempfile::TempDir, Server) {
+    let conf = format!(
+        "upstream ka {{\n    server {};\n    keepalive 2;\n    {settings}\n}}\nserver {{\n    listen 127.0.0.1:0;\n    location /ka/ {{\n        proxy_pass http://ka;\n        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n    }}\n}}\n",
+        up.addr()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &conf);
+    (dir, server)
+}
+
+/// Which upstream connection served a request (the echo's `conn`).
+fn conn_of(server: &Server, path: &str) -> String {
+    let r = server.get(path);
+    one(&echo(&r), "conn").unwrap().to_owned()
+}
+
+/// nginx closes a cached upstream connection that stayed idle for the upstream block's
+/// `keepalive_timeout` (nginx 1.22 with `keepalive_timeout 2s`: the upstream saw the close
+/// 2.003 s after its answer). Before the fix the setting was ignored with a [warn] and an
+/// idle pooled connection stayed open indefinitely (32 minutes were seen).
+#[test]
+fn an_idle_pooled_connection_is_closed_after_keepalive_timeout() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "keepalive_timeout 1s;");
+    assert!(
+        !server.stderr.text().contains("[warn]"),
+        "{}",
+        server.stderr.text()
+    );
+    let first = conn_of(&server, "/ka/one");
+    assert!(
+        common::process::eventually(Duration::from_secs(5), || !up.closed().is_empty()),
+        "the idle upstream connection was still open 5 s after keepalive_timeout 1s"
+    );
+    let closed = up.closed();
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(closed[0].conn.to_string(), first);
+    assert!(
+        closed[0].idle >= Duration::from_millis(900) && closed[0].idle < Duration::from_secs(3),
+        "closed after {:?} idle",
+        closed[0].idle
+    );
+    // The next request opens a new connection and is served.
+    let second = conn_of(&server, "/ka/two");
+    assert_ne!(second, first);
+    assert_eq!(up.accepted(), 2);
+}
+
+/// The default `keepalive_timeout` is nginx's 60 s: a connection idle for a second or two
+/// is still the one reused.
+#[test]
+fn a_pooled_connection_idle_under_the_default_timeout_is_reused() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "");
+    let first = conn_of(&server, "/ka/one");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(conn_of(&server, "/ka/two"), first);
+    assert!(up.closed().is_empty(), "{:?}", up.closed());
+}
+
+/// `keepalive_requests 3`: a connection carries three requests, then the web server closes
+/// it (nginx 1.22, seven requests: connections of 3, 3 and 1 requests).
+#[test]
+fn keepalive_requests_closes_a_connection_after_that_many_requests() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "keepalive_requests 3;");
+    let conns: Vec<String> = (0..7)
+        .map(|i| conn_of(&server, &format!("/ka/{i}")))
+        .collect();
+    assert_eq!(
+        conns[0..3],
+        [conns[0].clone(), conns[0].clone(), conns[0].clone()]
+    );
+    assert_eq!(
+        conns[3..6],
+        [conns[3].clone(), conns[3].clone(), conns[3].clone()]
+    );
+    assert_ne!(conns[0], conns[3]);
+    assert_ne!(conns[3], conns[6]);
+    assert_eq!(up.accepted(), 3);
+    assert!(
+        common::process::eventually(Duration::from_secs(5), || up.closed().len() >= 2),
+        "{:?}",
+        up.closed()
+    );
+    assert!(
+        up.closed().iter().all(|c| c.requests == 3),
+        "{:?}",
+        up.closed()
+    );
+}
+
+/// `keepalive_time 1s`: a connection older than that is closed when its request is done,
+/// not reused (nginx 1.22: request, 1.3 s, request on the same connection, which is then
+/// closed; a third request opens a new one).
+#[test]
+fn keepalive_time_stops_reusing_an_old_connection() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "keepalive_time 1s;");
+    let first = conn_of(&server, "/ka/one");
+    std::thread::sleep(Duration::from_millis(1300));
+    assert_eq!(conn_of(&server, "/ka/two"), first);
+    assert!(
+        common::process::eventually(Duration::from_secs(5), || !up.closed().is_empty()),
+        "the old connection was not closed after its request"
+    );
+    assert_ne!(conn_of(&server, "/ka/three"), first);
+    assert_eq!(up.accepted(), 2);
+}
