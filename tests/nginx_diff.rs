@@ -143,6 +143,20 @@ fn make_site(root: &Path) {
         std::fs::write(b.join(format!("docs/{}.txt", "long".repeat(20))), "l").unwrap();
         std::os::unix::fs::symlink(b.join("a.txt"), b.join("link.txt")).unwrap();
     }
+    // Links for disable_symlinks: out of the alias folder (to a file that is not the
+    // secret: `off` serves it, as nginx does), to a folder, relative, dangling; the alias
+    // folder reached through a link; an index file that is a link.
+    std::fs::create_dir_all(root.join("outside")).unwrap();
+    std::fs::write(root.join("outside/out.txt"), "outside the alias\n").unwrap();
+    let link =
+        |target: &Path, name: &str| std::os::unix::fs::symlink(target, root.join(name)).unwrap();
+    link(&root.join("outside/out.txt"), "static/out.txt");
+    link(&root.join("outside"), "static/outdir");
+    link(Path::new("docs"), "static/sublink");
+    link(&root.join("nowhere"), "static/dangling.txt");
+    link(&root.join("static"), "linkstatic");
+    std::fs::create_dir_all(root.join("idx")).unwrap();
+    link(&root.join("static/a.txt"), "idx/index.html");
     std::fs::write(root.join("www/withindex/index.html"), "inner index\n").unwrap();
     std::fs::write(root.join("www/noindex/file.txt"), "f").unwrap();
     // Fixed modification times, so listings and validators are comparable.
@@ -226,6 +240,25 @@ http {{
         location /nosym/ {{
             alias {r}/static/;
             disable_symlinks on;
+        }}
+        location /linked/ {{
+            alias {r}/linkstatic/;
+        }}
+        location /linkednosym/ {{
+            alias {r}/linkstatic/;
+            disable_symlinks on;
+        }}
+        location /linkedfrom/ {{
+            alias {r}/linkstatic/;
+            disable_symlinks on from=$document_root;
+        }}
+        location /idx/ {{
+            alias {r}/idx/;
+            disable_symlinks on;
+        }}
+        location /owner/ {{
+            alias {r}/static/;
+            disable_symlinks if_not_owner;
         }}
         location /hdr/ {{
             alias {r}/www/;
@@ -396,6 +429,28 @@ fn battery(root: &Path) -> Vec<Case> {
         get("symlink followed", "/static/link.txt"),
         get("symlink disabled", "/nosym/link.txt"),
         get("no symlink, disable_symlinks", "/nosym/a.txt"),
+        get("symlink out of alias followed", "/static/out.txt"),
+        get(
+            "symlink folder out of alias followed",
+            "/static/outdir/out.txt",
+        ),
+        get("relative folder symlink followed", "/static/sublink/b.txt"),
+        get("dangling symlink followed", "/static/dangling.txt"),
+        get("alias through a symlink followed", "/linked/a.txt"),
+        get("symlink out of alias disabled", "/nosym/out.txt"),
+        get(
+            "symlink folder in the middle disabled",
+            "/nosym/outdir/out.txt",
+        ),
+        get("relative folder symlink disabled", "/nosym/sublink/b.txt"),
+        get("symlink folder with slash disabled", "/nosym/outdir/"),
+        get("symlink folder without slash disabled", "/nosym/outdir"),
+        get("dangling symlink disabled", "/nosym/dangling.txt"),
+        get("alias through a symlink disabled", "/linkednosym/a.txt"),
+        get("disable_symlinks from=$document_root", "/linkedfrom/a.txt"),
+        get("disable_symlinks from=, link below", "/linkedfrom/link.txt"),
+        get("index file is a symlink, disabled", "/idx/"),
+        get("disable_symlinks if_not_owner", "/owner/out.txt"),
         get("alias sibling /staticfoo", "/staticfoo/secret.txt"),
         get("alias off-by-slash /slash../secret", "/slash../secret.txt"),
         get("alias with slash file", "/slash/a.txt"),

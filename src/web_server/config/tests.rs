@@ -69,6 +69,19 @@ error_cases! {
         "upstream u { server 127.0.0.1:1; keepalive_time x; }\nserver { }" => "\"keepalive_time\" directive invalid value in /etc/t/nginx.conf:1";
     keepalive_time_twice:
         "upstream u { server 127.0.0.1:1; keepalive_time 1s; keepalive_time 2s; }\nserver { }" => "\"keepalive_time\" directive is duplicate in /etc/t/nginx.conf:1";
+    // disable_symlinks, worded as nginx 1.22's `nginx -t`
+    disable_symlinks_unknown_parameter:
+        "server { disable_symlinks foo; }" => "invalid parameter \"foo\" in /etc/t/nginx.conf:1";
+    disable_symlinks_unknown_named_parameter:
+        "server { disable_symlinks on foo=1; }" => "invalid parameter \"foo=1\" in /etc/t/nginx.conf:1";
+    disable_symlinks_two_modes:
+        "server { disable_symlinks on off; }" => "duplicate parameters \"on off\" in /etc/t/nginx.conf:1";
+    disable_symlinks_from_without_mode:
+        "server { disable_symlinks from=/tmp; }" => "\"disable_symlinks\" must have \"off\", \"on\" or \"if_not_owner\" parameter in /etc/t/nginx.conf:1";
+    disable_symlinks_off_with_from:
+        "server { disable_symlinks off from=/tmp; }" => "\"from=\" cannot be used with \"off\" parameter in /etc/t/nginx.conf:1";
+    disable_symlinks_three_arguments:
+        "server { disable_symlinks on from=/a from=/b; }" => "invalid number of arguments in \"disable_symlinks\" directive in /etc/t/nginx.conf:1";
     upstream_keepalive_in_server_is_not_allowed:
         "server { keepalive 4; }" => "\"keepalive\" directive is not allowed here in /etc/t/nginx.conf:1";
     server_name_in_upstream_is_not_allowed:
@@ -173,6 +186,40 @@ fn upstream_keepalive_settings_are_read_with_nginx_defaults() {
     );
     assert_eq!(keepalive(2), KeepAlive::default());
     assert_eq!(keepalive(2).connections, 0);
+}
+
+#[test]
+fn disable_symlinks_modes_and_from() {
+    use super::{Symlinks, SymlinksFrom};
+    let config = build_text(
+        "server {\n location /a { disable_symlinks on; }\n location /b { disable_symlinks from=$document_root if_not_owner; }\n location /c { disable_symlinks on from=/srv/x; }\n location /d { disable_symlinks on from=$realpath_root; }\n location /e { disable_symlinks on from=$host; }\n location /f { disable_symlinks off; }\n location /g { }\n}",
+        Vec::new(),
+    )
+    .unwrap();
+    let modes: Vec<Symlinks> = config.servers[0]
+        .locations
+        .iter()
+        .map(|l| l.conf.disable_symlinks.clone())
+        .collect();
+    let refuse = |if_not_owner, from| Symlinks::Refuse { if_not_owner, from };
+    assert_eq!(
+        modes,
+        [
+            refuse(false, None),
+            refuse(true, Some(SymlinksFrom::DocumentRoot)),
+            refuse(false, Some(SymlinksFrom::Path("/srv/x".into()))),
+            refuse(false, Some(SymlinksFrom::RealpathRoot)),
+            refuse(false, None),
+            Symlinks::Follow,
+            Symlinks::Follow,
+        ]
+    );
+    assert_eq!(
+        config.warnings,
+        [
+            "[warn] \"from=$host\" is not supported by wsgi-tutor (a path, $document_root or $realpath_root): the whole path is checked in /etc/t/nginx.conf:6"
+        ]
+    );
 }
 
 #[test]
