@@ -47,6 +47,13 @@ const ALLOWED: &[(&str, &str, &str)] = &[
         "framing only: nginx streams autoindex pages chunked, we send them with a length",
     ),
     (
+        "proxy keep-alive chunked good",
+        "upstream",
+        "nginx buffers a chunked request body (proxy_request_buffering on) and sends it with a \
+         Content-Length; we stream it to an HTTP/1.1 upstream chunked, in bounded memory (as \
+         nginx with proxy_request_buffering off)",
+    ),
+    (
         "CL and TE together",
         "*",
         "nginx 1.22 refuses both framings with 400; hyper follows RFC 9112 6.3 (chunked wins, \
@@ -136,6 +143,20 @@ fn make_site(root: &Path) {
         std::fs::write(b.join(format!("docs/{}.txt", "long".repeat(20))), "l").unwrap();
         std::os::unix::fs::symlink(b.join("a.txt"), b.join("link.txt")).unwrap();
     }
+    // Links for disable_symlinks: out of the alias folder (to a file that is not the
+    // secret: `off` serves it, as nginx does), to a folder, relative, dangling; the alias
+    // folder reached through a link; an index file that is a link.
+    std::fs::create_dir_all(root.join("outside")).unwrap();
+    std::fs::write(root.join("outside/out.txt"), "outside the alias\n").unwrap();
+    let link =
+        |target: &Path, name: &str| std::os::unix::fs::symlink(target, root.join(name)).unwrap();
+    link(&root.join("outside/out.txt"), "static/out.txt");
+    link(&root.join("outside"), "static/outdir");
+    link(Path::new("docs"), "static/sublink");
+    link(&root.join("nowhere"), "static/dangling.txt");
+    link(&root.join("static"), "linkstatic");
+    std::fs::create_dir_all(root.join("idx")).unwrap();
+    link(&root.join("static/a.txt"), "idx/index.html");
     std::fs::write(root.join("www/withindex/index.html"), "inner index\n").unwrap();
     std::fs::write(root.join("www/noindex/file.txt"), "f").unwrap();
     // Fixed modification times, so listings and validators are comparable.
@@ -191,6 +212,10 @@ http {{
     default_type application/octet-stream;
     access_log off;
 {nginx_only}
+    upstream ka {{
+        server {upstream};
+        keepalive 2;
+    }}
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
@@ -216,6 +241,25 @@ http {{
             alias {r}/static/;
             disable_symlinks on;
         }}
+        location /linked/ {{
+            alias {r}/linkstatic/;
+        }}
+        location /linkednosym/ {{
+            alias {r}/linkstatic/;
+            disable_symlinks on;
+        }}
+        location /linkedfrom/ {{
+            alias {r}/linkstatic/;
+            disable_symlinks on from=$document_root;
+        }}
+        location /idx/ {{
+            alias {r}/idx/;
+            disable_symlinks on;
+        }}
+        location /owner/ {{
+            alias {r}/static/;
+            disable_symlinks if_not_owner;
+        }}
         location /hdr/ {{
             alias {r}/www/;
             add_header X-A one;
@@ -233,6 +277,11 @@ http {{
         }}
         location /api/ {{
             proxy_pass http://{upstream}/v2/;
+        }}
+        location /ka/ {{
+            proxy_pass http://ka;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
         }}
         location /dead/ {{
             proxy_pass http://127.0.0.1:{dead};
@@ -310,6 +359,16 @@ fn method(name: &str, m: &str, target: &str, body: &str) -> Case {
     )
 }
 
+/// A POST with this chunked body (framing and all), on a connection that closes after.
+fn chunked(name: &str, target: &str, body: &str) -> Case {
+    case(
+        name,
+        format!(
+            "POST {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        ),
+    )
+}
+
 fn battery(root: &Path) -> Vec<Case> {
     let meta = std::fs::metadata(root.join("static/a.txt")).unwrap();
     let mtime = meta
@@ -370,6 +429,28 @@ fn battery(root: &Path) -> Vec<Case> {
         get("symlink followed", "/static/link.txt"),
         get("symlink disabled", "/nosym/link.txt"),
         get("no symlink, disable_symlinks", "/nosym/a.txt"),
+        get("symlink out of alias followed", "/static/out.txt"),
+        get(
+            "symlink folder out of alias followed",
+            "/static/outdir/out.txt",
+        ),
+        get("relative folder symlink followed", "/static/sublink/b.txt"),
+        get("dangling symlink followed", "/static/dangling.txt"),
+        get("alias through a symlink followed", "/linked/a.txt"),
+        get("symlink out of alias disabled", "/nosym/out.txt"),
+        get(
+            "symlink folder in the middle disabled",
+            "/nosym/outdir/out.txt",
+        ),
+        get("relative folder symlink disabled", "/nosym/sublink/b.txt"),
+        get("symlink folder with slash disabled", "/nosym/outdir/"),
+        get("symlink folder without slash disabled", "/nosym/outdir"),
+        get("dangling symlink disabled", "/nosym/dangling.txt"),
+        get("alias through a symlink disabled", "/linkednosym/a.txt"),
+        get("disable_symlinks from=$document_root", "/linkedfrom/a.txt"),
+        get("disable_symlinks from=, link below", "/linkedfrom/link.txt"),
+        get("index file is a symlink, disabled", "/idx/"),
+        get("disable_symlinks if_not_owner", "/owner/out.txt"),
         get("alias sibling /staticfoo", "/staticfoo/secret.txt"),
         get("alias off-by-slash /slash../secret", "/slash../secret.txt"),
         get("alias with slash file", "/slash/a.txt"),
@@ -401,6 +482,52 @@ fn battery(root: &Path) -> Vec<Case> {
             "/static/a.txt",
             "Range: bytes=0-35,0-35\r\n",
         ),
+        get_with(
+            "range end i64::MAX",
+            "/static/a.txt",
+            "Range: bytes=0-9223372036854775807\r\n",
+        ),
+        get_with(
+            "range end i64::MAX + 1",
+            "/static/a.txt",
+            "Range: bytes=0-9223372036854775808\r\n",
+        ),
+        get_with(
+            "range end u64::MAX",
+            "/static/a.txt",
+            "Range: bytes=0-18446744073709551615\r\n",
+        ),
+        get_with(
+            "range start 25 digits",
+            "/static/a.txt",
+            "Range: bytes=1234567890123456789012345-\r\n",
+        ),
+        get_with(
+            "range suffix i64::MAX",
+            "/static/a.txt",
+            "Range: bytes=-9223372036854775807\r\n",
+        ),
+        get_with(
+            "range suffix i64::MAX + 1",
+            "/static/a.txt",
+            "Range: bytes=-9223372036854775808\r\n",
+        ),
+        get_with(
+            "range reversed then good",
+            "/static/a.txt",
+            "Range: bytes=5-2,0-1\r\n",
+        ),
+        get_with(
+            "range unit in capitals",
+            "/static/a.txt",
+            "Range: BYTES=0-4\r\n",
+        ),
+        get_with(
+            "range nothing after unit",
+            "/static/a.txt",
+            "Range: bytes=\r\n",
+        ),
+        get_with("range tab", "/static/a.txt", "Range: bytes=\t0-4\r\n"),
         get_with("range on listing", "/static/docs/", "Range: bytes=0-4\r\n"),
         get_with(
             "if-range matching",
@@ -545,6 +672,41 @@ fn battery(root: &Path) -> Vec<Case> {
         case(
             "proxy chunked small",
             "POST /small/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked good",
+            "/ka/good",
+            "5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked bad size",
+            "/ka/bad",
+            "zz\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked minus",
+            "/ka/bad",
+            "-5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked plus",
+            "/ka/bad",
+            "+5\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy keep-alive chunked no CRLF",
+            "/ka/bad",
+            "5\r\nhelloXX0\r\n\r\n",
+        ),
+        chunked(
+            "proxy HTTP/1.0 chunked bad size",
+            "/app/bad",
+            "zz\r\nhello\r\n0\r\n\r\n",
+        ),
+        chunked(
+            "proxy HTTP/1.0 chunked no CRLF",
+            "/app/bad",
+            "5\r\nhelloXX0\r\n\r\n",
         ),
         case(
             "proxy HTTP/1.0 client",
@@ -1280,4 +1442,77 @@ fn lab_config_same_as_nginx() {
     ];
     let (rows, leaks) = compare(nginx_port, ours.port, &up, &cases, None);
     report("lab_config_same_as_nginx", &cases, &rows, &leaks);
+}
+
+/// What one server did with its upstream connections: which connection served each
+/// request, and for each connection it closed, how many requests it had carried and
+/// whether it was closed idle (after `keepalive_timeout`) or right after a request.
+fn keepalive_story(port: u16, up: &Upstream) -> (Vec<usize>, Vec<(usize, &'static str)>) {
+    let mut conns = Vec::new();
+    for i in 0..3 {
+        let r = send(port, &get(&format!("ka {i}"), &format!("/ka/{i}"))).unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        let echo = common::upstream::parse_echo(&r.text());
+        conns.push(echo["conn"][0].parse().unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while up.closed().len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut closes: Vec<(usize, &'static str)> = up
+        .closed()
+        .iter()
+        .map(|c| {
+            let how = if c.idle >= Duration::from_millis(800) && c.idle < Duration::from_secs(3) {
+                "idle ~1s"
+            } else if c.idle < Duration::from_millis(500) {
+                "after its last request"
+            } else {
+                "at another time"
+            };
+            (c.requests, how)
+        })
+        .collect();
+    closes.sort_unstable();
+    (conns, closes)
+}
+
+/// An upstream block's keep-alive settings, in real nginx and in ours: with
+/// `keepalive_requests 2` the first connection carries two requests and is closed after
+/// the second; with `keepalive_timeout 1s` the next one is closed after a second idle.
+#[test]
+fn upstream_keepalive_closes_like_nginx() {
+    let nginx_bin = require_nginx();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("logs")).unwrap();
+    let conf = |port: u16, up: &Upstream, extra: &str| {
+        format!(
+            "events {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n{extra}\n    upstream ka {{\n        server {};\n        keepalive 2;\n        keepalive_timeout 1s;\n        keepalive_requests 2;\n    }}\n    server {{\n        listen 127.0.0.1:{port};\n        location /ka/ {{\n            proxy_pass http://ka;\n            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n        }}\n    }}\n}}\n",
+            up.addr()
+        )
+    };
+    let (nginx_up, ours_up) = (Upstream::start(), Upstream::start());
+    let nginx_port = free_port();
+    let temp = format!(
+        "    client_body_temp_path {r}/tmp-body;\n    proxy_temp_path {r}/tmp-proxy;\n    fastcgi_temp_path {r}/tmp-fastcgi;\n    uwsgi_temp_path {r}/tmp-uwsgi;\n    scgi_temp_path {r}/tmp-scgi;",
+        r = root.display()
+    );
+    let nginx_conf = root.join("nginx-real.conf");
+    std::fs::write(&nginx_conf, conf(nginx_port, &nginx_up, &temp)).unwrap();
+    let ours_conf = root.join("nginx.conf");
+    std::fs::write(&ours_conf, conf(0, &ours_up, "")).unwrap();
+    let _nginx = start_nginx(&nginx_bin, &root, &nginx_conf, nginx_port)
+        .expect("nginx did not start listening");
+    let ours = Server::start_with(&ours_conf, &[]);
+    let nginx_story = keepalive_story(nginx_port, &nginx_up);
+    let ours_story = keepalive_story(ours.port, &ours_up);
+    println!("nginx: {nginx_story:?}\nours:  {ours_story:?}");
+    assert_eq!(nginx_story.0, [1, 1, 2], "nginx's own story changed");
+    assert_eq!(
+        nginx_story.1,
+        [(1, "idle ~1s"), (2, "after its last request")],
+        "nginx's own story changed"
+    );
+    assert_eq!(ours_story, nginx_story);
 }

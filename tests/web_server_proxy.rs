@@ -22,11 +22,16 @@ struct Lab {
 }
 
 fn lab() -> Lab {
+    lab_with("")
+}
+
+/// The lab with `main` (directives of the main context) before its blocks.
+fn lab_with(main: &str) -> Lab {
     let up = Upstream::start();
     let up2 = Upstream::start();
     let dead = free_port();
     let conf = format!(
-        r#"
+        r#"{main}
 upstream pool {{
     server {up};
     keepalive 4;
@@ -548,4 +553,249 @@ fn upstream_chunked_bodies_pass_through() {
     let l = lab();
     let r = l.server.get("/raw/chunked");
     assert_eq!((r.status, r.text().as_str()), (200, "hello world"));
+}
+
+/// nginx 1.22's 400 page, with this server's token.
+fn bad_request_page(r: &Response) -> String {
+    format!(
+        "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>{}</center>\r\n</body>\r\n</html>\r\n",
+        r.header("server").unwrap_or("?")
+    )
+}
+
+/// No request whose target contains `marker` reached the upstream finished (its last
+/// chunk, or all its Content-Length, arrived).
+fn upstream_never_finished(up: &Upstream, marker: &str) {
+    // what the web server sent has had time to arrive
+    std::thread::sleep(Duration::from_millis(200));
+    let finished: Vec<_> = up
+        .all()
+        .into_iter()
+        .filter(|r| r.target.contains(marker))
+        .collect();
+    assert!(
+        finished.is_empty(),
+        "the upstream got a finished request from a broken body: {finished:?}"
+    );
+}
+
+/// A client's broken chunked framing is the client's fault, as in nginx (observed with
+/// 1.22: `400`, nginx's page, `Connection: close`, `[error] client sent invalid chunked
+/// body, client: ..., server: ..., request: "...", host: "..."`), whether the body streams
+/// to a keep-alive pool (HTTP/1.1) or is collected for an HTTP/1.0 upstream; the upstream
+/// never sees a finished request. Before the fix the pooled path answered 502 and logged
+/// "client closed or failed while sending the request body to upstream".
+#[rstest]
+fn invalid_chunked_body_is_the_client_s_400(
+    #[values(
+        "zz\r\nhello\r\n0\r\n\r\n",
+        "-5\r\nhello\r\n0\r\n\r\n",
+        "+5\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhelloXX0\r\n\r\n",
+        "5\r\nhello\r\n5\r\nworld0\r\n\r\n"
+    )]
+    body: &str,
+    #[values("/pool/", "/raw/")] prefix: &str,
+) {
+    let l = lab();
+    let mut conn = l.server.connect();
+    conn.set_read_timeout(Duration::from_secs(10));
+    conn.send(
+        format!(
+            "POST {prefix}broken HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+        )
+        .as_bytes(),
+    );
+    let r = conn.read_response(false).unwrap();
+    assert_eq!(r.status, 400, "{body:?} via {prefix}: {}", r.text());
+    assert_eq!(r.text(), bad_request_page(&r));
+    assert_eq!(r.header("connection"), Some("close"));
+    let line = l.server.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("client sent invalid chunked body")
+    });
+    assert!(
+        line.contains("[error]")
+            && line.ends_with(&format!(
+                "client sent invalid chunked body, client: 127.0.0.1, server: localhost, request: \"POST {prefix}broken HTTP/1.1\", host: \"localhost\""
+            )),
+        "{line}"
+    );
+    upstream_never_finished(&l.up, "broken");
+    let sent = l.server.wait_event(Duration::from_secs(5), |e| {
+        e["event"] == "response_sent" && e["status"] == 400
+    });
+    assert_eq!(sent["status"], 400);
+    // The pool is not poisoned: the next request through it is served.
+    let r = l.server.get(&format!("{prefix}after"));
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// A client that closes before its body's last chunk: nginx logs `[info] client
+/// prematurely closed connection` and logs 400 (its client is gone, so nothing needs to
+/// reach it); the upstream never sees a finished request. Before the fix: 502, `[error]`.
+#[rstest]
+fn client_closing_mid_body_is_a_400_not_a_502(
+    #[values(
+        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        "Content-Length: 100\r\n\r\nhello"
+    )]
+    framing: &str,
+    #[values("/pool/", "/raw/")] prefix: &str,
+) {
+    let l = lab_with("error_log stderr info;");
+    let mut conn = l.server.connect();
+    conn.set_read_timeout(Duration::from_secs(10));
+    conn.send(format!("POST {prefix}cut HTTP/1.1\r\nHost: localhost\r\n{framing}").as_bytes());
+    // Let the head and the first bytes go upstream before the client goes away.
+    std::thread::sleep(Duration::from_millis(200));
+    conn.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    // Whatever comes back (nginx sends nothing), it is no 502.
+    if let Ok(r) = conn.read_response(false) {
+        assert_eq!(r.status, 400, "{}", r.text());
+    }
+    let line = l.server.stderr.wait_for(Duration::from_secs(5), |l| {
+        l.contains("client prematurely closed connection")
+    });
+    assert!(line.contains("[info]"), "{line}");
+    assert!(
+        line.contains(&format!("request: \"POST {prefix}cut HTTP/1.1\"")),
+        "{line}"
+    );
+    let sent = l.server.wait_event(Duration::from_secs(5), |e| {
+        e["event"] == "response_sent"
+            && e["request_id"].is_string()
+            && e["status"].as_u64().is_some_and(|s| s >= 400)
+    });
+    assert_eq!(sent["status"], 400);
+    assert!(
+        !l.server.stderr.text().contains("[error]"),
+        "{}",
+        l.server.stderr.text()
+    );
+    upstream_never_finished(&l.up, "cut");
+}
+
+/// Upstream failures stay the upstream's: a valid chunked body to a pooled upstream that
+/// resets after reading it is still 502.
+#[test]
+fn an_upstream_failure_after_a_good_chunked_body_is_still_502() {
+    let l = lab();
+    let mut conn = l.server.connect();
+    conn.set_read_timeout(Duration::from_secs(10));
+    conn.send(b"POST /pool/reset HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    let r = conn.read_response(false).unwrap();
+    assert_eq!(r.status, 502, "{}", r.text());
+    let r = l.server.request("POST", "/pool/ok", &[], b"hello");
+    assert_eq!(one(&echo(&r), "body-len"), Some("5"));
+}
+
+/// A web server with a keep-alive upstream block holding `settings`, at `/ka/`.
+fn keepalive_server(up: &Upstream, settings: &str) -> (tempfile::TempDir, Server) {
+    let conf = format!(
+        "upstream ka {{\n    server {};\n    keepalive 2;\n    {settings}\n}}\nserver {{\n    listen 127.0.0.1:0;\n    location /ka/ {{\n        proxy_pass http://ka;\n        proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n    }}\n}}\n",
+        up.addr()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &conf);
+    (dir, server)
+}
+
+/// Which upstream connection served a request (the echo's `conn`).
+fn conn_of(server: &Server, path: &str) -> String {
+    let r = server.get(path);
+    one(&echo(&r), "conn").unwrap().to_owned()
+}
+
+/// nginx closes a cached upstream connection that stayed idle for the upstream block's
+/// `keepalive_timeout` (nginx 1.22 with `keepalive_timeout 2s`: the upstream saw the close
+/// 2.003 s after its answer). Before the fix the setting was ignored with a [warn] and an
+/// idle pooled connection stayed open indefinitely (32 minutes were seen).
+#[test]
+fn an_idle_pooled_connection_is_closed_after_keepalive_timeout() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "keepalive_timeout 1s;");
+    assert!(
+        !server.stderr.text().contains("[warn]"),
+        "{}",
+        server.stderr.text()
+    );
+    let first = conn_of(&server, "/ka/one");
+    assert!(
+        common::process::eventually(Duration::from_secs(5), || !up.closed().is_empty()),
+        "the idle upstream connection was still open 5 s after keepalive_timeout 1s"
+    );
+    let closed = up.closed();
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(closed[0].conn.to_string(), first);
+    assert!(
+        closed[0].idle >= Duration::from_millis(900) && closed[0].idle < Duration::from_secs(3),
+        "closed after {:?} idle",
+        closed[0].idle
+    );
+    // The next request opens a new connection and is served.
+    let second = conn_of(&server, "/ka/two");
+    assert_ne!(second, first);
+    assert_eq!(up.accepted(), 2);
+}
+
+/// The default `keepalive_timeout` is nginx's 60 s: a connection idle for a second or two
+/// is still the one reused.
+#[test]
+fn a_pooled_connection_idle_under_the_default_timeout_is_reused() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "");
+    let first = conn_of(&server, "/ka/one");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(conn_of(&server, "/ka/two"), first);
+    assert!(up.closed().is_empty(), "{:?}", up.closed());
+}
+
+/// `keepalive_requests 3`: a connection carries three requests, then the web server closes
+/// it (nginx 1.22, seven requests: connections of 3, 3 and 1 requests).
+#[test]
+fn keepalive_requests_closes_a_connection_after_that_many_requests() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "keepalive_requests 3;");
+    let conns: Vec<String> = (0..7)
+        .map(|i| conn_of(&server, &format!("/ka/{i}")))
+        .collect();
+    assert_eq!(
+        conns[0..3],
+        [conns[0].clone(), conns[0].clone(), conns[0].clone()]
+    );
+    assert_eq!(
+        conns[3..6],
+        [conns[3].clone(), conns[3].clone(), conns[3].clone()]
+    );
+    assert_ne!(conns[0], conns[3]);
+    assert_ne!(conns[3], conns[6]);
+    assert_eq!(up.accepted(), 3);
+    assert!(
+        common::process::eventually(Duration::from_secs(5), || up.closed().len() >= 2),
+        "{:?}",
+        up.closed()
+    );
+    assert!(
+        up.closed().iter().all(|c| c.requests == 3),
+        "{:?}",
+        up.closed()
+    );
+}
+
+/// `keepalive_time 1s`: a connection older than that is closed when its request is done,
+/// not reused (nginx 1.22: request, 1.3 s, request on the same connection, which is then
+/// closed; a third request opens a new one).
+#[test]
+fn keepalive_time_stops_reusing_an_old_connection() {
+    let up = Upstream::start();
+    let (_dir, server) = keepalive_server(&up, "keepalive_time 1s;");
+    let first = conn_of(&server, "/ka/one");
+    std::thread::sleep(Duration::from_millis(1300));
+    assert_eq!(conn_of(&server, "/ka/two"), first);
+    assert!(
+        common::process::eventually(Duration::from_secs(5), || !up.closed().is_empty()),
+        "the old connection was not closed after its request"
+    );
+    assert_ne!(conn_of(&server, "/ka/three"), first);
+    assert_eq!(up.accepted(), 2);
 }

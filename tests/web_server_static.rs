@@ -11,6 +11,7 @@ use common::web_server::Server;
 
 const SECRET: &str = "TOP-SECRET-DO-NOT-SERVE";
 const A_TXT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+const OUTSIDE: &str = "a file outside the alias folder";
 
 struct Site {
     dir: tempfile::TempDir,
@@ -19,7 +20,8 @@ struct Site {
 
 fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    // Without links of its own (macOS's /var is one): `disable_symlinks on` checks them too.
+    let d = &dir.path().canonicalize().unwrap();
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/mime.types"),
         d.join("mime.types"),
@@ -47,6 +49,17 @@ fn site() -> Site {
     std::fs::write(d.join("site/rooted/r.txt"), "rooted").unwrap();
     std::fs::write(d.join("site/prefix.txt"), "served by /pre").unwrap();
     std::os::unix::fs::symlink(d.join("static/a.txt"), d.join("static/link.txt")).unwrap();
+    // Links out of the alias folder, a link to a folder, a dangling link, the alias
+    // folder reached through a link, and an index file that is a link.
+    std::fs::create_dir_all(d.join("outside")).unwrap();
+    std::fs::write(d.join("outside/out.txt"), OUTSIDE).unwrap();
+    std::os::unix::fs::symlink(d.join("outside/out.txt"), d.join("static/out.txt")).unwrap();
+    std::os::unix::fs::symlink(d.join("outside"), d.join("static/outdir")).unwrap();
+    std::os::unix::fs::symlink("docs", d.join("static/sublink")).unwrap();
+    std::os::unix::fs::symlink(d.join("nowhere"), d.join("static/dangling.txt")).unwrap();
+    std::os::unix::fs::symlink(d.join("static"), d.join("linkstatic")).unwrap();
+    std::fs::create_dir_all(d.join("idx")).unwrap();
+    std::os::unix::fs::symlink(d.join("static/a.txt"), d.join("idx/index.html")).unwrap();
     let conf = r"
 include mime.types;
 default_type application/octet-stream;
@@ -58,6 +71,11 @@ server {
     location /nolisting/ { alias static/docs/; }
     location /rooted/ { root site; }
     location /nosym/ { alias static/; disable_symlinks on; }
+    location /linked/ { alias linkstatic/; }
+    location /linkednosym/ { alias linkstatic/; disable_symlinks on; }
+    location /linkedfrom/ { alias linkstatic/; disable_symlinks on from=$document_root; }
+    location /idx/ { alias idx/; disable_symlinks on; }
+    location /owner/ { alias static/; disable_symlinks if_not_owner; }
     location /pre { root site; add_header X-Loc pre; }
     location / { root site; }
 }
@@ -355,6 +373,39 @@ fn ranges() {
     assert_eq!(r.status, 200);
 }
 
+/// nginx parses range numbers into its off_t (an i64) and refuses any number past
+/// i64::MAX with 416, in the first or the last position and in suffix ranges; i64::MAX
+/// itself is a valid number (as an end it means "to the end of the file"). Observed with
+/// nginx 1.22 on a 36-byte file: every expected value below is nginx's answer.
+#[rstest]
+#[case::end_i64_max("bytes=0-9223372036854775807", 206, "bytes 0-35/36")]
+#[case::end_i64_max_plus_one("bytes=0-9223372036854775808", 416, "bytes */36")]
+#[case::end_u64_max("bytes=0-18446744073709551615", 416, "bytes */36")]
+#[case::end_25_digits("bytes=0-1234567890123456789012345", 416, "bytes */36")]
+#[case::start_i64_max("bytes=9223372036854775807-", 416, "bytes */36")]
+#[case::start_i64_max_plus_one("bytes=9223372036854775808-", 416, "bytes */36")]
+#[case::start_25_digits("bytes=1234567890123456789012345-", 416, "bytes */36")]
+#[case::suffix_i64_max("bytes=-9223372036854775807", 206, "bytes 0-35/36")]
+#[case::suffix_i64_max_plus_one("bytes=-9223372036854775808", 416, "bytes */36")]
+#[case::suffix_u64_max("bytes=-18446744073709551615", 416, "bytes */36")]
+#[case::suffix_25_digits("bytes=-1234567890123456789012345", 416, "bytes */36")]
+#[case::overflow_after_a_good_range("bytes=0-4,9223372036854775808-", 416, "bytes */36")]
+#[case::leading_zeros("bytes=0-00000000000000000000000001", 206, "bytes 0-1/36")]
+#[case::reversed_then_good("bytes=5-2,0-1", 206, "bytes 0-1/36")]
+#[case::unit_in_capitals("Bytes=0-4", 206, "bytes 0-4/36")]
+fn range_numbers_past_i64_max_are_unsatisfiable(
+    #[case] range: &str,
+    #[case] status: u16,
+    #[case] content_range: &str,
+) {
+    let s = site();
+    let r = s
+        .server
+        .request("GET", "/static/a.txt", &[("Range", range)], b"");
+    assert_eq!(r.status, status, "{range}");
+    assert_eq!(r.header("content-range"), Some(content_range), "{range}");
+}
+
 #[test]
 fn symlinks_followed_unless_disabled() {
     let s = site();
@@ -364,6 +415,79 @@ fn symlinks_followed_unless_disabled() {
     assert_eq!(r.status, 403);
     let r = s.server.get("/nosym/a.txt");
     assert_eq!(r.status, 200);
+}
+
+/// `disable_symlinks`, case by case, as nginx 1.22 answers on Linux (every status below is
+/// nginx's, observed with the same tree): `off` follows a link wherever it points, out of
+/// the alias folder too; `on` refuses a link in any component of the path — the last one
+/// with 403 (`ELOOP`), one in the middle with 404 (`ENOTDIR`: nginx opens it as the link
+/// itself) — including a link in the alias's own path, unless `from=` skips that part.
+/// Before the fix a link in the middle was 403, and one in the alias's path was followed.
+#[rstest]
+#[case::off_file_out_of_alias("/static/out.txt", 200, Some(OUTSIDE))]
+#[case::off_folder_out_of_alias("/static/outdir/out.txt", 200, Some(OUTSIDE))]
+#[case::off_relative_folder_link("/static/sublink/b.txt", 200, Some("hello"))]
+#[case::off_dangling("/static/dangling.txt", 404, None)]
+#[case::off_alias_through_a_link("/linked/a.txt", 200, Some(A_TXT))]
+#[case::on_plain_file("/nosym/a.txt", 200, Some(A_TXT))]
+#[case::on_file_out_of_alias("/nosym/out.txt", 403, None)]
+#[case::on_link_inside_alias("/nosym/link.txt", 403, None)]
+#[case::on_folder_link_in_the_middle("/nosym/outdir/out.txt", 404, None)]
+#[case::on_relative_folder_link("/nosym/sublink/b.txt", 404, None)]
+#[case::on_folder_link_with_slash("/nosym/outdir/", 404, None)]
+#[case::on_folder_link_without_slash("/nosym/outdir", 403, None)]
+#[case::on_dangling("/nosym/dangling.txt", 403, None)]
+#[case::on_alias_through_a_link("/linkednosym/a.txt", 404, None)]
+#[case::on_from_document_root("/linkedfrom/a.txt", 200, Some(A_TXT))]
+#[case::on_from_document_root_link_below("/linkedfrom/link.txt", 403, None)]
+#[case::on_index_file_is_a_link("/idx/", 403, None)]
+#[case::if_not_owner_same_owner("/owner/out.txt", 200, Some(OUTSIDE))]
+fn disable_symlinks_like_nginx(
+    #[case] target: &str,
+    #[case] status: u16,
+    #[case] body: Option<&str>,
+) {
+    let s = site();
+    let r = s.server.get(target);
+    assert_eq!(r.status, status, "{target}: {}", r.text());
+    if let Some(body) = body {
+        assert_eq!(r.text(), body, "{target}");
+    } else {
+        assert!(
+            !r.text().contains(OUTSIDE),
+            "{target} served the outside file"
+        );
+    }
+}
+
+/// The error-log lines for refused links are nginx's: `openat()` and the kernel's reason.
+#[test]
+fn refused_symlinks_are_logged_like_nginx() {
+    let s = site();
+    let d = s.dir.path().canonicalize().unwrap();
+    assert_eq!(s.server.get("/nosym/out.txt").status, 403);
+    assert_eq!(s.server.get("/nosym/outdir/out.txt").status, 404);
+    assert_eq!(s.server.get("/nosym/outdir/").status, 404);
+    for want in [
+        format!(
+            "openat() \"{}\" failed (40: Too many levels of symbolic links), client: 127.0.0.1, server: localhost, request: \"GET /nosym/out.txt HTTP/1.1\"",
+            d.join("static/out.txt").display()
+        ),
+        format!(
+            "openat() \"{}\" failed (20: Not a directory), client: 127.0.0.1, server: localhost, request: \"GET /nosym/outdir/out.txt HTTP/1.1\"",
+            d.join("static/outdir/out.txt").display()
+        ),
+        format!(
+            "\"{}\" is not found (20: Not a directory), client: 127.0.0.1, server: localhost, request: \"GET /nosym/outdir/ HTTP/1.1\"",
+            d.join("static/outdir/index.html").display()
+        ),
+    ] {
+        s.server
+            .stderr
+            .wait_for(std::time::Duration::from_secs(5), |l| {
+                l.contains("[error]") && l.contains(&want)
+            });
+    }
 }
 
 /// Request targets that try to climb out of the root or alias. None may ever return the

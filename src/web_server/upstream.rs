@@ -5,10 +5,16 @@
 //! nginx. `proxy_pass http://127.0.0.1:8000` is an upstream of one server. With `keepalive N`
 //! (and `proxy_http_version 1.1`), finished connections wait in a small pool for the next
 //! request instead of being closed.
+//!
+//! The pool follows nginx's keepalive module: an idle connection is closed after
+//! `keepalive_timeout` (60 s) by a sweeper task that runs only while the pool holds
+//! connections; a connection is not pooled again after `keepalive_requests` (1000)
+//! requests or once it is older than `keepalive_time` (1 h); a full pool closes its oldest
+//! idle connection to keep the newest.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1::SendRequest;
@@ -26,7 +32,61 @@ pub struct Peer {
     /// `addr` as `$upstream_addr` prints it, made once.
     pub addr_text: std::sync::Arc<str>,
     failed_until: Mutex<Option<Instant>>,
-    idle: Mutex<Vec<SendRequest<UpstreamBody>>>,
+    idle: Mutex<IdlePool>,
+}
+
+/// The upstream block's keep-alive settings (nginx's `ngx_http_upstream_keepalive_module`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// `keepalive N`: idle connections kept per server; 0 closes each after use.
+    pub connections: usize,
+    /// `keepalive_timeout`: how long a connection may wait idle in the pool.
+    pub timeout: Duration,
+    /// `keepalive_requests`: requests one connection carries before it is closed.
+    pub requests: u64,
+    /// `keepalive_time`: how long after it was opened a connection stops being reused.
+    pub time: Duration,
+}
+
+impl Default for KeepAlive {
+    /// nginx's defaults, with no pool.
+    fn default() -> Self {
+        Self {
+            connections: 0,
+            timeout: Duration::from_secs(60),
+            requests: 1000,
+            time: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A connection to an upstream server, with what the keep-alive limits count.
+pub struct UpstreamConn {
+    pub sender: SendRequest<UpstreamBody>,
+    opened: Instant,
+    requests: u64,
+}
+
+impl UpstreamConn {
+    pub fn new(sender: SendRequest<UpstreamBody>) -> Self {
+        Self {
+            sender,
+            opened: Instant::now(),
+            requests: 0,
+        }
+    }
+
+    /// A request is about to go out on this connection (nginx's `c->requests++`).
+    pub fn count_request(&mut self) {
+        self.requests += 1;
+    }
+}
+
+/// A server's idle connections, oldest first, and whether a sweeper is watching them.
+#[derive(Default)]
+struct IdlePool {
+    conns: Vec<(UpstreamConn, Instant)>,
+    sweeping: bool,
 }
 
 /// One try at one server of an upstream, for `$upstream_addr`, `$upstream_status` and
@@ -42,13 +102,12 @@ pub struct Attempt {
 pub struct Upstream {
     pub name: String,
     pub peers: Vec<Peer>,
-    /// Idle connections kept per server (0: close after every request).
-    pub keepalive: usize,
+    pub keepalive: KeepAlive,
     next: AtomicUsize,
 }
 
 impl Upstream {
-    pub fn new(name: String, servers: Vec<(String, SocketAddr)>, keepalive: usize) -> Self {
+    pub fn new(name: String, servers: Vec<(String, SocketAddr)>, keepalive: KeepAlive) -> Self {
         Self {
             name,
             peers: servers
@@ -58,7 +117,7 @@ impl Upstream {
                     addr,
                     addr_text: addr.to_string().into(),
                     failed_until: Mutex::new(None),
-                    idle: Mutex::new(Vec::new()),
+                    idle: Mutex::new(IdlePool::default()),
                 })
                 .collect(),
             keepalive,
@@ -79,6 +138,72 @@ impl Upstream {
         let now = Instant::now();
         rotated.filter(|p| !p.is_failed(now)).collect()
     }
+
+    /// Keep a finished connection to server `index` for the next request, unless it has
+    /// carried `keepalive_requests` requests or lived `keepalive_time` (nginx's
+    /// `ngx_http_upstream_free_keepalive_peer`); a full pool closes its oldest. The first
+    /// connection parked starts the sweeper that closes idle ones after `keepalive_timeout`.
+    pub fn put_idle(self: &Arc<Self>, index: usize, conn: UpstreamConn) {
+        let ka = self.keepalive;
+        if ka.connections == 0
+            || ka.timeout.is_zero()
+            || conn.sender.is_closed()
+            || conn.requests >= ka.requests
+            || conn.opened.elapsed() > ka.time
+        {
+            return;
+        }
+        // Outside a runtime nothing could close it later: let it go now.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let Some(peer) = self.peers.get(index) else {
+            return;
+        };
+        let mut pool = peer.idle.lock().unwrap();
+        let evicted = if pool.conns.len() >= ka.connections {
+            Some(pool.conns.remove(0))
+        } else {
+            None
+        };
+        pool.conns.push((conn, Instant::now()));
+        let start = !pool.sweeping;
+        pool.sweeping = true;
+        drop(pool);
+        drop(evicted);
+        if start {
+            runtime.spawn(sweep(Arc::downgrade(self), index));
+        }
+    }
+}
+
+/// Close server `index`'s connections that have been idle for `keepalive_timeout`, waking
+/// when the oldest one is due; ends when the pool is empty, or the upstream is gone (a
+/// reload dropped its configuration, and with it the pool).
+async fn sweep(upstream: Weak<Upstream>, index: usize) {
+    loop {
+        let due = {
+            let Some(upstream) = upstream.upgrade() else {
+                return;
+            };
+            let timeout = upstream.keepalive.timeout;
+            let Some(peer) = upstream.peers.get(index) else {
+                return;
+            };
+            let mut pool = peer.idle.lock().unwrap();
+            let now = Instant::now();
+            // Dropping a connection's sender lets hyper end it and close the socket.
+            pool.conns.retain(|(conn, since)| {
+                now.duration_since(*since) < timeout && !conn.sender.is_closed()
+            });
+            let Some(oldest) = pool.conns.iter().map(|(_, since)| *since).min() else {
+                pool.sweeping = false;
+                return;
+            };
+            oldest + timeout
+        };
+        tokio::time::sleep_until(due.into()).await;
+    }
 }
 
 impl Peer {
@@ -97,26 +222,16 @@ impl Peer {
         }
     }
 
-    /// A kept-alive connection that is still open, if any.
-    pub fn take_idle(&self) -> Option<SendRequest<UpstreamBody>> {
-        let mut idle = self.idle.lock().unwrap();
-        while let Some(sender) = idle.pop() {
-            if !sender.is_closed() && sender.is_ready() {
-                return Some(sender);
+    /// The most recently parked kept-alive connection that is still open and not past
+    /// `timeout`, if any (the sweeper may not have come round yet).
+    pub fn take_idle(&self, timeout: Duration) -> Option<UpstreamConn> {
+        let mut pool = self.idle.lock().unwrap();
+        while let Some((conn, since)) = pool.conns.pop() {
+            if since.elapsed() < timeout && !conn.sender.is_closed() && conn.sender.is_ready() {
+                return Some(conn);
             }
         }
         None
-    }
-
-    /// Keep a connection for the next request, if the pool has room.
-    pub fn put_idle(&self, sender: SendRequest<UpstreamBody>, keepalive: usize) {
-        if sender.is_closed() {
-            return;
-        }
-        let mut idle = self.idle.lock().unwrap();
-        if idle.len() < keepalive {
-            idle.push(sender);
-        }
     }
 }
 
@@ -133,7 +248,7 @@ mod tests {
                 )
             })
             .collect();
-        Upstream::new("backend".into(), servers, 0)
+        Upstream::new("backend".into(), servers, KeepAlive::default())
     }
 
     #[test]

@@ -43,11 +43,35 @@ impl UpRequest {
 ///
 /// Every response carries `X-Upstream: <port>`. Keep-alive is honoured for HTTP/1.1 requests
 /// without `Connection: close`; `accepts` counts connections.
+///
+/// Only finished requests are recorded in `requests`: a request whose body ended early (a
+/// chunked body without its last chunk, fewer bytes than its Content-Length, broken chunk
+/// framing) is counted in `incomplete` and never answered. `closes` has one entry per
+/// connection the other side closed, with how long it had been idle then.
 pub struct Upstream {
     pub port: u16,
     pub accepts: Arc<AtomicUsize>,
     pub requests: Arc<Mutex<Vec<UpRequest>>>,
+    pub incomplete: Arc<AtomicUsize>,
+    pub closes: Arc<Mutex<Vec<Closed>>>,
     stop: Arc<AtomicBool>,
+}
+
+/// A connection the web server closed: which one, and how long after its last response.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub conn: usize,
+    pub idle: Duration,
+    /// Requests it carried.
+    pub requests: usize,
+}
+
+/// What one connection's thread shares with the test.
+#[derive(Clone)]
+struct Shared {
+    requests: Arc<Mutex<Vec<UpRequest>>>,
+    incomplete: Arc<AtomicUsize>,
+    closes: Arc<Mutex<Vec<Closed>>>,
 }
 
 impl Upstream {
@@ -55,11 +79,15 @@ impl Upstream {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let accepts = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let shared = Shared {
+            requests: Arc::new(Mutex::new(Vec::new())),
+            incomplete: Arc::new(AtomicUsize::new(0)),
+            closes: Arc::new(Mutex::new(Vec::new())),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         {
             let accepts = accepts.clone();
-            let requests = requests.clone();
+            let shared = shared.clone();
             let stop = stop.clone();
             thread::spawn(move || {
                 for stream in listener.incoming() {
@@ -68,9 +96,9 @@ impl Upstream {
                     }
                     let Ok(stream) = stream else { continue };
                     let conn = accepts.fetch_add(1, Ordering::SeqCst) + 1;
-                    let requests = requests.clone();
+                    let shared = shared.clone();
                     thread::spawn(move || {
-                        let _ = serve_upstream_conn(stream, port, conn, requests);
+                        let _ = serve_upstream_conn(stream, port, conn, &shared);
                     });
                 }
             });
@@ -78,7 +106,9 @@ impl Upstream {
         Upstream {
             port,
             accepts,
-            requests,
+            requests: shared.requests,
+            incomplete: shared.incomplete,
+            closes: shared.closes,
             stop,
         }
     }
@@ -97,6 +127,16 @@ impl Upstream {
 
     pub fn all(&self) -> Vec<UpRequest> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// Requests whose head arrived but whose body never finished.
+    pub fn incomplete(&self) -> usize {
+        self.incomplete.load(Ordering::SeqCst)
+    }
+
+    /// Connections the other side closed, so far.
+    pub fn closed(&self) -> Vec<Closed> {
+        self.closes.lock().unwrap().clone()
     }
 }
 
@@ -169,12 +209,81 @@ fn read_request_head(reader: &mut impl BufRead) -> std::io::Result<Option<Reques
     }))
 }
 
+/// Read a chunked body to its end; its size, or None when the framing is broken or the
+/// connection ends before the last chunk.
+fn read_chunked(reader: &mut impl BufRead, buf: &mut [u8]) -> std::io::Result<Option<u64>> {
+    let mut body_len = 0u64;
+    loop {
+        let mut size_line = String::new();
+        if reader.read_line(&mut size_line)? == 0 || !size_line.ends_with("\r\n") {
+            return Ok(None);
+        }
+        let digits = size_line.trim_end().split(';').next().unwrap_or("");
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let Ok(size) = usize::from_str_radix(digits, 16) else {
+            return Ok(None);
+        };
+        if size == 0 {
+            loop {
+                let mut t = String::new();
+                if reader.read_line(&mut t)? == 0 {
+                    return Ok(None);
+                }
+                if t.trim().is_empty() {
+                    return Ok(Some(body_len));
+                }
+            }
+        }
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(buf.len());
+            let got = reader.read(&mut buf[..n])?;
+            if got == 0 {
+                return Ok(None);
+            }
+            left -= got;
+        }
+        body_len += size as u64;
+        let mut crlf = [0u8; 2];
+        if reader.read_exact(&mut crlf).is_err() || &crlf != b"\r\n" {
+            return Ok(None);
+        }
+    }
+}
+
+/// Serve one connection; when the other side closes it, record how long it had been idle.
 fn serve_upstream_conn(
     stream: TcpStream,
     port: u16,
     conn: usize,
-    requests: Arc<Mutex<Vec<UpRequest>>>,
+    shared: &Shared,
 ) -> std::io::Result<()> {
+    let mut idle_since = std::time::Instant::now();
+    let mut served = 0;
+    let result = serve_requests(&stream, port, conn, shared, &mut idle_since, &mut served);
+    if matches!(result, Ok(true)) {
+        shared.closes.lock().unwrap().push(Closed {
+            conn,
+            idle: idle_since.elapsed(),
+            requests: served,
+        });
+    }
+    result.map(|_| ())
+}
+
+/// The requests of one connection; `Ok(true)` when it ended because the other side closed
+/// it between requests.
+fn serve_requests(
+    stream: &TcpStream,
+    port: u16,
+    conn: usize,
+    shared: &Shared,
+    idle_since: &mut std::time::Instant,
+    served: &mut usize,
+) -> std::io::Result<bool> {
+    let requests = &shared.requests;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream.try_clone()?;
@@ -186,7 +295,7 @@ fn serve_upstream_conn(
             headers,
         }) = read_request_head(&mut reader)?
         else {
-            return Ok(());
+            return Ok(true);
         };
         let get = |name: &str| {
             headers
@@ -198,43 +307,25 @@ fn serve_upstream_conn(
         let mut body_len = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
         if get("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-            loop {
-                let mut size_line = String::new();
-                reader.read_line(&mut size_line)?;
-                let size =
-                    usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
-                        .unwrap_or(0);
-                if size == 0 {
-                    loop {
-                        let mut t = String::new();
-                        if reader.read_line(&mut t)? == 0 || t.trim().is_empty() {
-                            break;
-                        }
-                    }
-                    break;
-                }
-                let mut left = size;
-                while left > 0 {
-                    let n = left.min(buf.len());
-                    reader.read_exact(&mut buf[..n])?;
-                    left -= n;
-                }
-                body_len += size as u64;
-                let mut crlf = [0u8; 2];
-                reader.read_exact(&mut crlf)?;
-            }
+            let Some(len) = read_chunked(&mut reader, &mut buf)? else {
+                shared.incomplete.fetch_add(1, Ordering::SeqCst);
+                return Ok(false);
+            };
+            body_len = len;
         } else if let Some(len) = get("content-length").and_then(|v| v.parse::<u64>().ok()) {
             let mut left = len;
             while left > 0 {
                 let n = (left as usize).min(buf.len());
                 let got = reader.read(&mut buf[..n])?;
                 if got == 0 {
-                    return Ok(());
+                    shared.incomplete.fetch_add(1, Ordering::SeqCst);
+                    return Ok(false);
                 }
                 left -= got as u64;
             }
             body_len = len;
         }
+        *served += 1;
         let keep_alive = version == "HTTP/1.1"
             && !get("connection").is_some_and(|v| v.to_ascii_lowercase().contains("close"));
         let request = UpRequest {
@@ -257,15 +348,15 @@ fn serve_upstream_conn(
         };
         let conn_header = if keep_alive { "keep-alive" } else { "close" };
         if path.contains("/reset") {
-            set_linger_zero(&stream);
+            // The caller drops the socket itself on return: with linger 0 that is a reset.
+            set_linger_zero(stream);
             drop(out);
             drop(reader);
-            drop(stream);
-            return Ok(());
+            return Ok(false);
         }
         if path.contains("/close") {
             let _ = stream.shutdown(Shutdown::Both);
-            return Ok(());
+            return Ok(false);
         }
         if let Some(ms) = number_after("/sleep/") {
             thread::sleep(Duration::from_millis(ms));
@@ -283,8 +374,9 @@ fn serve_upstream_conn(
                 left -= k as u64;
             }
             out.flush()?;
+            *idle_since = std::time::Instant::now();
             if !keep_alive {
-                return Ok(());
+                return Ok(false);
             }
             continue;
         }
@@ -295,7 +387,7 @@ fn serve_upstream_conn(
                 out,
                 "HTTP/1.1 302 Found\r\nLocation: {prefix}/target\r\nContent-Length: 0\r\nX-Upstream: {port}\r\nConnection: close\r\n\r\n"
             )?;
-            return Ok(());
+            return Ok(false);
         }
         if let Some(at) = path.find("/redirect") {
             let prefix = &path[..at];
@@ -303,7 +395,7 @@ fn serve_upstream_conn(
                 out,
                 "HTTP/1.1 302 Found\r\nLocation: http://{host}{prefix}/target\r\nContent-Length: 0\r\nX-Upstream: {port}\r\nConnection: close\r\n\r\n"
             )?;
-            return Ok(());
+            return Ok(false);
         }
         if let Some(code) = number_after("/status/") {
             let text = format!("upstream says {code}\n");
@@ -312,14 +404,14 @@ fn serve_upstream_conn(
                 "HTTP/1.1 {code} Whatever\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Upstream: {port}\r\nConnection: close\r\n\r\n{text}",
                 text.len()
             )?;
-            return Ok(());
+            return Ok(false);
         }
         if path.contains("/chunked") {
             write!(
                 out,
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nX-Upstream: {port}\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
             )?;
-            return Ok(());
+            return Ok(false);
         }
         let mut body = format!("method {method}\nuri {target}\nversion {version}\n");
         for (n, v) in &headers {
@@ -342,10 +434,11 @@ fn serve_upstream_conn(
             body.len()
         )?;
         out.flush()?;
+        *idle_since = std::time::Instant::now();
         // `/idle-close`: answer as kept alive, then close while idle, as an upstream
         // whose keepalive timeout ran out.
         if !keep_alive || !extra.is_empty() || path.contains("/idle-close") {
-            return Ok(());
+            return Ok(false);
         }
     }
 }

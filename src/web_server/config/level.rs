@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{DocRoot, HttpVersion, LocConf, mime};
+use super::{DocRoot, HttpVersion, LocConf, Symlinks, mime};
 use crate::web_server::log::AccessLog;
 
 /// What a level itself says, before inheritance; `None` or empty means "as the parent".
@@ -35,7 +35,7 @@ pub(super) fn defaults(base: &Path, access_log: Vec<AccessLog>) -> LocConf {
         proxy_read_timeout: Duration::from_secs(60),
         client_max_body_size: 1024 * 1024,
         add_header: Arc::new(Vec::new()),
-        disable_symlinks: false,
+        disable_symlinks: Symlinks::Follow,
         types: mime::default_types(),
         default_type: hyper::header::HeaderValue::from_static("application/octet-stream"),
         access_log: Arc::new(access_log),

@@ -197,6 +197,31 @@ pub enum DocRoot {
     },
 }
 
+/// `disable_symlinks off | on | if_not_owner [from=part]`: whether a symbolic link in any
+/// component of a file's path (the root's or alias's own included) refuses the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Symlinks {
+    /// `off`, the default: links are followed, wherever they point.
+    #[default]
+    Follow,
+    Refuse {
+        /// `if_not_owner`: only a link whose target has another owner refuses.
+        if_not_owner: bool,
+        /// `from=part`: the components up to `part` are not checked.
+        from: Option<SymlinksFrom>,
+    },
+}
+
+/// The `from=` of `disable_symlinks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SymlinksFrom {
+    Path(PathBuf),
+    /// `$document_root`: the location's root or alias.
+    DocumentRoot,
+    /// `$realpath_root`: the same with its own links resolved.
+    RealpathRoot,
+}
+
 #[derive(Clone)]
 pub struct Return {
     pub code: u16,
@@ -254,7 +279,7 @@ pub struct LocConf {
     /// 0 means no limit.
     pub client_max_body_size: u64,
     pub add_header: Arc<Vec<AddHeader>>,
-    pub disable_symlinks: bool,
+    pub disable_symlinks: Symlinks,
     pub types: Arc<mime::Types>,
     pub default_type: hyper::header::HeaderValue,
     pub access_log: Arc<Vec<AccessLog>>,

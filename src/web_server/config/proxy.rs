@@ -12,7 +12,7 @@ use super::level::{Settings, merge};
 use super::syntax::Directive;
 use super::values::{header_name, resolve_addr, template, time_arg};
 use super::{HttpVersion, LocConf, ProxyPass};
-use crate::web_server::upstream::Upstream;
+use crate::web_server::upstream::{KeepAlive, Upstream};
 use crate::web_server::variables::Template;
 
 #[rustfmt::skip]
@@ -98,7 +98,11 @@ fn proxy_pass(b: &mut Builder<'_>, d: &Directive, location: &mut LocationDraft) 
             .map(|a| b.remap(a))
             .map_err(|why| d.error(format!("{why} in upstream \"{hostport}\"")))?;
         let peers = vec![(hostport.to_owned(), addr)];
-        Arc::new(Upstream::new(hostport.to_owned(), peers, 0))
+        Arc::new(Upstream::new(
+            hostport.to_owned(),
+            peers,
+            KeepAlive::default(),
+        ))
     };
     location.proxy = Some(ProxyPass {
         upstream,

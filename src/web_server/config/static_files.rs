@@ -6,12 +6,14 @@ use std::sync::Arc;
 use hyper::header::HeaderValue;
 
 use super::build::Builder;
-use super::commands::{BLOCK_ANY, Command, Ctx, FLAG, HTTP_ALL, MORE1, Set, SetResult, TAKE1, cmd};
+use super::commands::{
+    BLOCK_ANY, Command, Ctx, FLAG, HTTP_ALL, MORE1, Set, SetResult, TAKE1, TAKE12, cmd,
+};
 use super::http_core::LocationDraft;
 use super::level::{Settings, merge};
 use super::syntax::{Directive, resolve};
 use super::values::on_off;
-use super::{DocRoot, LocConf, mime};
+use super::{DocRoot, LocConf, Symlinks, SymlinksFrom, mime};
 
 #[rustfmt::skip]
 pub(super) const COMMANDS: &[Command] = &[
@@ -19,7 +21,7 @@ pub(super) const COMMANDS: &[Command] = &[
     cmd("alias", &[Ctx::Location], TAKE1, Set::Location(alias)),
     cmd("index", HTTP_ALL, MORE1, Set::Level(index)),
     cmd("autoindex", HTTP_ALL, FLAG, Set::Level(autoindex)),
-    cmd("disable_symlinks", HTTP_ALL, FLAG, Set::Level(disable_symlinks)),
+    cmd("disable_symlinks", HTTP_ALL, TAKE12, Set::Level(disable_symlinks)),
     cmd("types", HTTP_ALL, BLOCK_ANY, Set::Level(types)),
     cmd("default_type", HTTP_ALL, TAKE1, Set::Level(default_type)),
 ];
@@ -29,7 +31,7 @@ pub(super) struct Own {
     root: Option<DocRoot>,
     index: Option<Vec<String>>,
     autoindex: Option<bool>,
-    disable_symlinks: Option<bool>,
+    disable_symlinks: Option<Symlinks>,
     types: Option<Arc<mime::Types>>,
     default_type: Option<HeaderValue>,
 }
@@ -92,9 +94,66 @@ fn autoindex(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetRes
     Ok(())
 }
 
-fn disable_symlinks(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
-    level.files.disable_symlinks = Some(on_off(d)?);
+/// `disable_symlinks off | on | if_not_owner [from=part]`, in either order, with nginx's
+/// messages. `from=` takes a path, `$document_root` or `$realpath_root`; any other
+/// variable is warned about and the whole path is checked (stricter, never looser).
+fn disable_symlinks(b: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {
+    let mut mode: Option<(&str, Option<bool>)> = None;
+    let mut from = None;
+    for arg in &d.args {
+        let this = match arg.as_str() {
+            "off" => None,
+            "on" => Some(false),
+            "if_not_owner" => Some(true),
+            other => {
+                let Some(part) = other.strip_prefix("from=") else {
+                    return Err(d.error(format!("invalid parameter \"{other}\"")));
+                };
+                from = Some(part);
+                continue;
+            }
+        };
+        if let Some((first, _)) = mode {
+            return Err(d.error(format!("duplicate parameters \"{first} {arg}\"")));
+        }
+        mode = Some((arg, this));
+    }
+    let Some((_, mode)) = mode else {
+        return Err(d.error(
+            "\"disable_symlinks\" must have \"off\", \"on\" or \"if_not_owner\" parameter",
+        ));
+    };
+    let symlinks = match mode {
+        None if from.is_some() => {
+            return Err(d.error("\"from=\" cannot be used with \"off\" parameter"));
+        }
+        None => Symlinks::Follow,
+        Some(if_not_owner) => Symlinks::Refuse {
+            if_not_owner,
+            from: from.and_then(|part| symlinks_from(b, d, part)),
+        },
+    };
+    level.files.disable_symlinks = Some(symlinks);
     Ok(())
+}
+
+fn symlinks_from(b: &mut Builder<'_>, d: &Directive, part: &str) -> Option<SymlinksFrom> {
+    match part {
+        "" => None,
+        "$document_root" => Some(SymlinksFrom::DocumentRoot),
+        "$realpath_root" => Some(SymlinksFrom::RealpathRoot),
+        path if !path.contains('$') => Some(SymlinksFrom::Path(path.into())),
+        other => {
+            b.warn(
+                d,
+                format!(
+                    "\"from={other}\" is not supported by wsgi-tutor (a path, $document_root or \
+                     $realpath_root): the whole path is checked"
+                ),
+            );
+            None
+        }
+    }
 }
 
 fn types(_: &mut Builder<'_>, d: &Directive, level: &mut Settings) -> SetResult {

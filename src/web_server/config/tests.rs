@@ -46,6 +46,42 @@ error_cases! {
         "user nobody;\nserver { }" => "\"user\" directive is not allowed here in /etc/t/nginx.conf:1";
     events_setting_in_http_is_not_allowed:
         "http { worker_connections 16; server { } }" => "\"worker_connections\" directive is not allowed here in /etc/t/nginx.conf:1";
+    // the upstream keep-alive settings, worded as nginx 1.22's `nginx -t`
+    keepalive_zero:
+        "upstream u { server 127.0.0.1:1; keepalive 0; }\nserver { }" => "invalid value \"0\" in \"keepalive\" directive in /etc/t/nginx.conf:1";
+    keepalive_not_a_number:
+        "upstream u { server 127.0.0.1:1; keepalive abc; }\nserver { }" => "invalid value \"abc\" in \"keepalive\" directive in /etc/t/nginx.conf:1";
+    keepalive_twice:
+        "upstream u { server 127.0.0.1:1; keepalive 1; keepalive 2; }\nserver { }" => "\"keepalive\" directive is duplicate in /etc/t/nginx.conf:1";
+    upstream_keepalive_timeout_bad:
+        "upstream u { server 127.0.0.1:1; keepalive_timeout abc; }\nserver { }" => "\"keepalive_timeout\" directive invalid value in /etc/t/nginx.conf:1";
+    upstream_keepalive_timeout_two_arguments:
+        "upstream u { server 127.0.0.1:1; keepalive_timeout 1s 2s; }\nserver { }" => "invalid number of arguments in \"keepalive_timeout\" directive in /etc/t/nginx.conf:1";
+    upstream_keepalive_timeout_twice:
+        "upstream u { server 127.0.0.1:1; keepalive_timeout 1s; keepalive_timeout 2s; }\nserver { }" => "\"keepalive_timeout\" directive is duplicate in /etc/t/nginx.conf:1";
+    keepalive_requests_bad:
+        "upstream u { server 127.0.0.1:1; keepalive_requests -1; }\nserver { }" => "\"keepalive_requests\" directive invalid number in /etc/t/nginx.conf:1";
+    keepalive_requests_too_big:
+        "upstream u { server 127.0.0.1:1; keepalive_requests 99999999999999999999; }\nserver { }" => "\"keepalive_requests\" directive invalid number in /etc/t/nginx.conf:1";
+    keepalive_requests_twice:
+        "upstream u { server 127.0.0.1:1; keepalive_requests 1; keepalive_requests 2; }\nserver { }" => "\"keepalive_requests\" directive is duplicate in /etc/t/nginx.conf:1";
+    keepalive_time_bad:
+        "upstream u { server 127.0.0.1:1; keepalive_time x; }\nserver { }" => "\"keepalive_time\" directive invalid value in /etc/t/nginx.conf:1";
+    keepalive_time_twice:
+        "upstream u { server 127.0.0.1:1; keepalive_time 1s; keepalive_time 2s; }\nserver { }" => "\"keepalive_time\" directive is duplicate in /etc/t/nginx.conf:1";
+    // disable_symlinks, worded as nginx 1.22's `nginx -t`
+    disable_symlinks_unknown_parameter:
+        "server { disable_symlinks foo; }" => "invalid parameter \"foo\" in /etc/t/nginx.conf:1";
+    disable_symlinks_unknown_named_parameter:
+        "server { disable_symlinks on foo=1; }" => "invalid parameter \"foo=1\" in /etc/t/nginx.conf:1";
+    disable_symlinks_two_modes:
+        "server { disable_symlinks on off; }" => "duplicate parameters \"on off\" in /etc/t/nginx.conf:1";
+    disable_symlinks_from_without_mode:
+        "server { disable_symlinks from=/tmp; }" => "\"disable_symlinks\" must have \"off\", \"on\" or \"if_not_owner\" parameter in /etc/t/nginx.conf:1";
+    disable_symlinks_off_with_from:
+        "server { disable_symlinks off from=/tmp; }" => "\"from=\" cannot be used with \"off\" parameter in /etc/t/nginx.conf:1";
+    disable_symlinks_three_arguments:
+        "server { disable_symlinks on from=/a from=/b; }" => "invalid number of arguments in \"disable_symlinks\" directive in /etc/t/nginx.conf:1";
     upstream_keepalive_in_server_is_not_allowed:
         "server { keepalive 4; }" => "\"keepalive\" directive is not allowed here in /etc/t/nginx.conf:1";
     server_name_in_upstream_is_not_allowed:
@@ -109,6 +145,81 @@ fn definitions_may_follow_their_use() {
     .unwrap();
     let proxy = config.servers[0].locations[0].conf.proxy.as_ref().unwrap();
     assert_eq!(proxy.upstream.name, "app");
+}
+
+#[test]
+fn upstream_keepalive_settings_are_read_with_nginx_defaults() {
+    use crate::web_server::upstream::KeepAlive;
+    use std::time::Duration;
+    let config = build_text(
+        "upstream a { server 127.0.0.1:1; keepalive 8; keepalive_timeout 1m30s; keepalive_requests 0; keepalive_time 10m; }\nupstream b { server 127.0.0.1:2; keepalive 2; }\nserver { location /a { proxy_pass http://a; } location /b { proxy_pass http://b; } location /c { proxy_pass http://127.0.0.1:3; } }",
+        Vec::new(),
+    )
+    .unwrap();
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let keepalive = |i: usize| {
+        config.servers[0].locations[i]
+            .conf
+            .proxy
+            .as_ref()
+            .unwrap()
+            .upstream
+            .keepalive
+    };
+    assert_eq!(
+        keepalive(0),
+        KeepAlive {
+            connections: 8,
+            timeout: Duration::from_secs(90),
+            requests: 0,
+            time: Duration::from_secs(600),
+        }
+    );
+    assert_eq!(
+        keepalive(1),
+        KeepAlive {
+            connections: 2,
+            timeout: Duration::from_secs(60),
+            requests: 1000,
+            time: Duration::from_secs(3600),
+        }
+    );
+    assert_eq!(keepalive(2), KeepAlive::default());
+    assert_eq!(keepalive(2).connections, 0);
+}
+
+#[test]
+fn disable_symlinks_modes_and_from() {
+    use super::{Symlinks, SymlinksFrom};
+    let config = build_text(
+        "server {\n location /a { disable_symlinks on; }\n location /b { disable_symlinks from=$document_root if_not_owner; }\n location /c { disable_symlinks on from=/srv/x; }\n location /d { disable_symlinks on from=$realpath_root; }\n location /e { disable_symlinks on from=$host; }\n location /f { disable_symlinks off; }\n location /g { }\n}",
+        Vec::new(),
+    )
+    .unwrap();
+    let modes: Vec<Symlinks> = config.servers[0]
+        .locations
+        .iter()
+        .map(|l| l.conf.disable_symlinks.clone())
+        .collect();
+    let refuse = |if_not_owner, from| Symlinks::Refuse { if_not_owner, from };
+    assert_eq!(
+        modes,
+        [
+            refuse(false, None),
+            refuse(true, Some(SymlinksFrom::DocumentRoot)),
+            refuse(false, Some(SymlinksFrom::Path("/srv/x".into()))),
+            refuse(false, Some(SymlinksFrom::RealpathRoot)),
+            refuse(false, None),
+            Symlinks::Follow,
+            Symlinks::Follow,
+        ]
+    );
+    assert_eq!(
+        config.warnings,
+        [
+            "[warn] \"from=$host\" is not supported by wsgi-tutor (a path, $document_root or $realpath_root): the whole path is checked in /etc/t/nginx.conf:6"
+        ]
+    );
 }
 
 #[test]

@@ -1,35 +1,35 @@
-//! Getting a connection to one upstream server: a pooled one that is still open, or a new
-//! one within `proxy_connect_timeout`.
+//! Getting a connection to one upstream server: a pooled one that is still open and not
+//! idle past `keepalive_timeout`, or a new one within `proxy_connect_timeout`.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::error::UpstreamError;
 use crate::web_server::config::syntax::os_error;
-use crate::web_server::upstream::{Peer, Upstream, UpstreamBody};
+use crate::web_server::upstream::{Peer, Upstream, UpstreamConn};
 
 /// A pooled connection, or a new one, ready to take a request.
 pub(super) async fn connect(
     peer: &Peer,
     upstream: &Upstream,
     timeout: Duration,
-) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
-    if upstream.keepalive > 0
-        && let Some(sender) = peer.take_idle()
+) -> Result<UpstreamConn, UpstreamError> {
+    let keepalive = upstream.keepalive;
+    if keepalive.connections > 0
+        && let Some(conn) = peer.take_idle(keepalive.timeout)
     {
-        return Ok(sender);
+        return Ok(conn);
     }
     let stream = match tokio::time::timeout(timeout, TcpStream::connect(peer.addr)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) => return Err(UpstreamError::Refused(os_error(&err))),
         Err(_) => return Err(UpstreamError::ConnectTimeout),
     };
-    if upstream.keepalive > 0 {
+    if keepalive.connections > 0 {
         // Kept-alive connections carry many small requests; nginx sets this for them only.
         let _ = stream.set_nodelay(true);
     }
@@ -40,7 +40,7 @@ pub(super) async fn connect(
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    Ok(sender)
+    Ok(UpstreamConn::new(sender))
 }
 
 /// An upstream socket that is closed, not shut down first: hyper's shutdown(SHUT_WR) before

@@ -1,5 +1,11 @@
 //! Why a request did not get an upstream's answer: each case with the status the client
 //! gets and nginx's words for the error log (the tests and the tutor's lessons read them).
+//!
+//! The client's own faults (its body too large, malformed, or cut short) are told apart
+//! from the upstream's: they are 4xx, logged as nginx logs them, and never count against
+//! the server.
+
+use crate::web_server::log::Level;
 
 /// What follows the message in an error-log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +37,8 @@ pub enum UpstreamError {
     ReadTimeout,
     #[error("upstream prematurely closed connection while reading response header from upstream")]
     PrematureClose,
-    /// The client's body broke off while it was being passed on.
+    /// Sending to the upstream failed on our side of the body (hyper's user-body error) for
+    /// a reason that is neither the client's framing nor its close.
     #[error("client closed or failed while sending the request body to upstream")]
     ClientBody,
     #[error("upstream sent an invalid response ({0}) while reading response header from upstream")]
@@ -42,9 +49,14 @@ pub enum UpstreamError {
     /// A chunked body collected for an HTTP/1.0 upstream went past `client_max_body_size`.
     #[error("client intended to send too large chunked body")]
     TooLargeChunked,
-    /// A chunked body that could not be read; nginx logs nothing of its own.
-    #[error("client sent an invalid request body")]
-    BadRequestBody,
+    /// The client's chunked framing is broken (a bad chunk size, a sign, no CRLF after a
+    /// chunk): nginx's 400 at `[error]`.
+    #[error("client sent invalid chunked body")]
+    InvalidChunkedBody,
+    /// The client's connection ended before its body did: nginx's 400 (in the access log;
+    /// the client is gone) at `[info]`.
+    #[error("client prematurely closed connection")]
+    ClientClosedBody,
 }
 
 impl UpstreamError {
@@ -53,7 +65,7 @@ impl UpstreamError {
         match self {
             Self::ConnectTimeout | Self::ReadTimeout => 504,
             Self::TooLarge | Self::TooLargeChunked => 413,
-            Self::BadRequestBody => 400,
+            Self::InvalidChunkedBody | Self::ClientClosedBody => 400,
             Self::NoLiveUpstreams
             | Self::Refused(_)
             | Self::Handshake(_)
@@ -65,19 +77,44 @@ impl UpstreamError {
 
     fn tail(&self) -> Tail {
         match self {
-            Self::TooLargeChunked | Self::BadRequestBody => Tail::Nothing,
-            Self::NoLiveUpstreams | Self::TooLarge => Tail::Request,
+            Self::TooLargeChunked => Tail::Nothing,
+            Self::NoLiveUpstreams
+            | Self::TooLarge
+            | Self::InvalidChunkedBody
+            | Self::ClientClosedBody => Tail::Request,
             _ => Tail::Upstream,
         }
     }
 
-    /// The error-log line (level `error`), `tail` writing what follows the message; None
-    /// when nginx writes no line.
+    /// The error-log line (at [`Self::level`]), `tail` writing what follows the message;
+    /// None when nginx writes no line.
     pub fn log_line(&self, tail: impl FnOnce(Tail) -> String) -> Option<String> {
         match self.tail() {
-            _ if *self == Self::BadRequestBody => None,
             Tail::Nothing => Some(self.to_string()),
             asked => Some(format!("{self}{}", tail(asked))),
+        }
+    }
+
+    /// The error log's level for the line: a client that went away is `info` in nginx (it
+    /// is not the server's problem), everything else `error`.
+    pub fn level(&self) -> Level {
+        match self {
+            Self::ClientClosedBody => Level::Info,
+            _ => Level::Error,
+        }
+    }
+
+    /// What an error reading the client's body (hyper's `Incoming`) means: hyper's chunked
+    /// decoder fails with `InvalidInput` / `InvalidData` on broken framing; a body cut short
+    /// is `UnexpectedEof`, and a connection that failed under it is hyper's "connection
+    /// error". Only the first is the client's malformed body; the rest, its close.
+    pub fn from_client_body(err: &hyper::Error) -> Self {
+        let io = std::error::Error::source(err).and_then(|s| s.downcast_ref::<std::io::Error>());
+        match io.map(std::io::Error::kind) {
+            Some(std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData) => {
+                Self::InvalidChunkedBody
+            }
+            _ => Self::ClientClosedBody,
         }
     }
 
@@ -161,7 +198,10 @@ mod tests {
             Some(&*format!("client intended to send too large body{TAIL}"));
         too_large_chunked: UpstreamError::TooLargeChunked => 413, Tail::Nothing,
             Some("client intended to send too large chunked body");
-        bad_request_body: UpstreamError::BadRequestBody => 400, Tail::Nothing, None;
+        invalid_chunked_body: UpstreamError::InvalidChunkedBody => 400, Tail::Request,
+            Some(&*format!("client sent invalid chunked body{TAIL}"));
+        client_closed_body: UpstreamError::ClientClosedBody => 400, Tail::Request,
+            Some(&*format!("client prematurely closed connection{TAIL}"));
     }
 
     #[test]
@@ -173,5 +213,23 @@ mod tests {
         assert!(!UpstreamError::TooLarge.tries_next_server());
         assert!(UpstreamError::ConnectTimeout.at_connect());
         assert!(!UpstreamError::PrematureClose.at_connect());
+        // the client's faults are final: another server would get the same broken body
+        assert!(!UpstreamError::InvalidChunkedBody.tries_next_server());
+        assert!(!UpstreamError::ClientClosedBody.tries_next_server());
+    }
+
+    #[test]
+    fn the_client_s_faults_are_4xx_and_a_client_gone_is_info() {
+        for err in [
+            UpstreamError::InvalidChunkedBody,
+            UpstreamError::ClientClosedBody,
+            UpstreamError::TooLarge,
+            UpstreamError::TooLargeChunked,
+        ] {
+            assert!(err.status() < 500, "{err:?}");
+        }
+        assert_eq!(UpstreamError::ClientClosedBody.level(), Level::Info);
+        assert_eq!(UpstreamError::InvalidChunkedBody.level(), Level::Error);
+        assert_eq!(UpstreamError::Refused(String::new()).level(), Level::Error);
     }
 }

@@ -22,7 +22,6 @@ mod response;
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap};
 use hyper::{Response, Version};
 use smallvec::SmallVec;
@@ -31,9 +30,8 @@ pub use error::{Tail, UpstreamError};
 
 use super::config::{LocConf, ProxyPass};
 use super::exchange::Exchange;
-use super::log::Level;
 use super::responses::Body;
-use super::upstream::{Attempt, Peer, Upstream, UpstreamBody};
+use super::upstream::{Attempt, Peer, Upstream, UpstreamConn};
 use crate::trace::Hop;
 use request::Outgoing;
 
@@ -85,9 +83,9 @@ async fn try_servers(
             attempt(x, conf, &mut out, upstream, peer, !others_may_follow).await;
         attempts.push(attempt);
         match result {
-            Ok((response, sender)) => {
+            Ok((response, conn)) => {
                 peer.mark_ok();
-                return Ok(respond(x, proxy, conf, &out, peer, response, sender));
+                return Ok(respond(x, proxy, conf, &out, peer, response, conn));
             }
             Err(err) => {
                 if err.at_connect() && upstream.peers.len() > 1 {
@@ -115,7 +113,7 @@ async fn attempt(
     last: bool,
 ) -> (
     Attempt,
-    Result<(Response<Incoming>, SendRequest<UpstreamBody>), UpstreamError>,
+    Result<(Response<Incoming>, UpstreamConn), UpstreamError>,
 ) {
     let started = Instant::now();
     let mut attempt = Attempt {
@@ -123,8 +121,8 @@ async fn attempt(
         status: None,
         time: Duration::ZERO,
     };
-    let mut sender = match connect::connect(peer, upstream, conf.proxy_connect_timeout).await {
-        Ok(sender) => sender,
+    let mut conn = match connect::connect(peer, upstream, conf.proxy_connect_timeout).await {
+        Ok(conn) => conn,
         Err(err) => {
             attempt.time = started.elapsed();
             return (attempt, Err(err));
@@ -143,8 +141,9 @@ async fn attempt(
         added: out.added.clone(),
     });
     let request = out.request(&x.method, last);
+    conn.count_request();
     let response =
-        tokio::time::timeout(conf.proxy_read_timeout, sender.send_request(request)).await;
+        tokio::time::timeout(conf.proxy_read_timeout, conn.sender.send_request(request)).await;
     attempt.time = started.elapsed();
     let result = match response {
         Ok(Ok(response)) => {
@@ -155,10 +154,13 @@ async fn attempt(
                 status,
                 time_us: attempt.time.as_micros() as u64,
             });
-            Ok((response, sender))
+            Ok((response, conn))
         }
-        Ok(Err(_)) if out.body_too_large() => Err(UpstreamError::TooLarge),
-        Ok(Err(err)) => Err(UpstreamError::from_send(&err)),
+        // The client's body failing makes hyper's send fail too, in one of several ways:
+        // the fault the body recorded says it was the client's.
+        Ok(Err(err)) => Err(out
+            .body_fault()
+            .unwrap_or_else(|| UpstreamError::from_send(&err))),
         Err(_) => {
             attempt.status = Some(504);
             Err(UpstreamError::ReadTimeout)
@@ -175,17 +177,17 @@ fn respond(
     out: &Outgoing,
     peer: &Peer,
     mut response: Response<Incoming>,
-    sender: SendRequest<UpstreamBody>,
+    conn: UpstreamConn,
 ) -> Response<Body> {
     let upstream = &proxy.upstream;
-    let keep = upstream.keepalive > 0
+    let keep = upstream.keepalive.connections > 0
         && out.version == Version::HTTP_11
         && !connection_close(response.headers())
         && !out.asked_to_close;
     response::redirect_default(&mut response, proxy, x);
     response::client_response(
         response,
-        keep.then(|| (upstream.clone(), peer_index(upstream, peer), sender)),
+        keep.then(|| (upstream.clone(), peer_index(upstream, peer), conn)),
         conf.proxy_read_timeout,
     )
 }
@@ -197,7 +199,7 @@ fn log_failure(x: &Exchange, err: &UpstreamError, upstream: &str) {
         Tail::Request | Tail::Nothing => x.context(None),
     });
     if let Some(line) = line {
-        x.log(Level::Error, line);
+        x.log(err.level(), line);
     }
 }
 

@@ -3,8 +3,7 @@
 //! after another.
 
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -41,7 +40,9 @@ pub(super) struct Outgoing {
     content_length: Option<u64>,
     /// Taken by the first server that is connected to.
     body: Option<UpstreamBody>,
-    too_large: Arc<AtomicBool>,
+    /// What went wrong with the client's body on its way, set by the body itself: sending
+    /// then fails, and this says it was the client's doing, not the upstream's.
+    fault: Arc<OnceLock<UpstreamError>>,
     /// The request's own headers say `Connection: close`: the connection is not pooled.
     pub asked_to_close: bool,
     /// Without a body, an idempotent request may go to another server after a failure.
@@ -51,7 +52,8 @@ pub(super) struct Outgoing {
 }
 
 impl Outgoing {
-    /// Fails only on the client's body: a chunked one too large or broken to collect.
+    /// Fails only on the client's body: a chunked one too large, malformed or cut short
+    /// while it is collected.
     pub(super) async fn prepare(
         x: &Exchange,
         proxy: &ProxyPass,
@@ -63,7 +65,7 @@ impl Outgoing {
             HttpVersion::Http10 => Version::HTTP_10,
             HttpVersion::Http11 => Version::HTTP_11,
         };
-        let too_large = Arc::new(AtomicBool::new(false));
+        let fault = Arc::new(OnceLock::new());
         let has_body = x.headers.contains_key(header::CONTENT_LENGTH)
             || x.headers.contains_key(header::TRANSFER_ENCODING);
         let mut content_length = x
@@ -90,7 +92,7 @@ impl Outgoing {
                 inner: body,
                 seen: 0,
                 limit: conf.client_max_body_size,
-                too_large: too_large.clone(),
+                fault: fault.clone(),
             }))
         };
         Ok(Outgoing {
@@ -102,7 +104,7 @@ impl Outgoing {
             added,
             content_length,
             body,
-            too_large,
+            fault,
             sent: false,
         })
     }
@@ -136,9 +138,10 @@ impl Outgoing {
         request
     }
 
-    /// Whether sending failed because the client's body went past `client_max_body_size`.
-    pub(super) fn body_too_large(&self) -> bool {
-        self.too_large.load(Ordering::Relaxed)
+    /// Why sending failed when it was the client's body: past `client_max_body_size`,
+    /// malformed, or cut short.
+    pub(super) fn body_fault(&self) -> Option<UpstreamError> {
+        self.fault.get().cloned()
     }
 }
 
@@ -154,7 +157,10 @@ async fn collect(body: Incoming, limit: u64) -> Result<Bytes, UpstreamError> {
         {
             Err(UpstreamError::TooLargeChunked)
         }
-        Err(_) => Err(UpstreamError::BadRequestBody),
+        Err(err) => Err(err.downcast_ref::<hyper::Error>().map_or(
+            UpstreamError::ClientClosedBody,
+            UpstreamError::from_client_body,
+        )),
     }
 }
 
@@ -246,12 +252,15 @@ impl VarSource for ProxyVars<'_> {
     }
 }
 
-/// The client's request body on its way upstream, cut off past `client_max_body_size`.
+/// The client's request body on its way upstream, cut off past `client_max_body_size`; a
+/// failure of the client's (too large, malformed, cut short) is kept in `fault` before the
+/// body errors, so hyper's error sending it is not taken for the upstream's. An errored body
+/// never gets its last chunk written: the upstream never sees a finished request.
 struct LimitedBody {
     inner: Incoming,
     seen: u64,
     limit: u64,
-    too_large: Arc<AtomicBool>,
+    fault: Arc<OnceLock<UpstreamError>>,
 }
 
 impl hyper::body::Body for LimitedBody {
@@ -268,7 +277,7 @@ impl hyper::body::Body for LimitedBody {
                 if let Some(data) = frame.data_ref() {
                     this.seen += data.len() as u64;
                     if this.limit > 0 && this.seen > this.limit {
-                        this.too_large.store(true, Ordering::Relaxed);
+                        let _ = this.fault.set(UpstreamError::TooLarge);
                         return Poll::Ready(Some(Err(std::io::Error::other(
                             "request body too large",
                         ))));
@@ -276,7 +285,10 @@ impl hyper::body::Body for LimitedBody {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(std::io::Error::other(err)))),
+            Poll::Ready(Some(Err(err))) => {
+                let _ = this.fault.set(UpstreamError::from_client_body(&err));
+                Poll::Ready(Some(Err(std::io::Error::other(err))))
+            }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Response, Version};
 use smallvec::SmallVec;
@@ -19,11 +18,11 @@ use super::request::HOP_BY_HOP;
 use crate::web_server::config::ProxyPass;
 use crate::web_server::exchange::Exchange;
 use crate::web_server::responses::Body;
-use crate::web_server::upstream::{Upstream, UpstreamBody};
+use crate::web_server::upstream::{Upstream, UpstreamConn};
 
 /// Where a finished response's connection goes back to: the upstream, the server's index,
 /// the connection.
-pub(super) type Pool = (Arc<Upstream>, usize, SendRequest<UpstreamBody>);
+pub(super) type Pool = (Arc<Upstream>, usize, UpstreamConn);
 
 /// Response headers nginx does not pass to the client (it sends its own Date and Server).
 const HIDDEN: &[&str] = &[
@@ -129,8 +128,8 @@ struct UpstreamResponseBody {
 
 impl UpstreamResponseBody {
     fn finished(&mut self) {
-        if let Some((upstream, index, sender)) = self.pool.take() {
-            upstream.peers[index].put_idle(sender, upstream.keepalive);
+        if let Some((upstream, index, conn)) = self.pool.take() {
+            upstream.put_idle(index, conn);
         }
     }
 }

@@ -88,67 +88,108 @@ pub(super) enum Ranges {
     Some(Vec<(u64, u64)>),
 }
 
-/// `bytes=0-99,200-,-50` against a file of `size` bytes, with nginx's rules: a unit other
-/// than bytes is ignored; bad syntax or no satisfiable range is 416; ranges adding up to
-/// more than the file answer the whole file.
+/// The largest offset nginx parses (`NGX_MAX_OFF_T_VALUE`, its off_t being an i64): a range
+/// number past it is unsatisfiable (416), never wrapped or clamped.
+const MAX_OFFSET: u64 = i64::MAX as u64;
+
+/// `bytes=0-99,200-,-50` against a file of `size` bytes, as nginx's range filter parses it
+/// (`ngx_http_range_parse`): a unit other than `bytes=` (any case), or nothing after it,
+/// answers the whole file; spaces (not tabs) may surround the numbers; a malformed range or
+/// a number above i64::MAX makes the whole header unsatisfiable (416); a range that selects
+/// nothing (`5-2`, `100-` on a shorter file, `-0`) is skipped, and 416 comes only when no
+/// range is left; ranges adding up to more than the file answer the whole file.
 pub(super) fn parse_ranges(value: &[u8], size: u64) -> Ranges {
-    let Ok(text) = std::str::from_utf8(value) else {
-        return Ranges::Unsatisfiable;
-    };
-    let Some(spec) = text.strip_prefix("bytes=") else {
+    if value.len() < 7 || !value[..6].eq_ignore_ascii_case(b"bytes=") {
         return Ranges::Whole;
-    };
+    }
+    match parse_byte_ranges(&value[6..], size) {
+        None => Ranges::Unsatisfiable,
+        Some((ranges, _)) if ranges.is_empty() => Ranges::Unsatisfiable,
+        Some((_, total)) if total > size => Ranges::Whole,
+        Some((ranges, _)) => Ranges::Some(ranges),
+    }
+}
+
+/// The ranges that select something (first and last byte) and the bytes they add up to;
+/// None when the header is malformed.
+fn parse_byte_ranges(spec: &[u8], size: u64) -> Option<(Vec<(u64, u64)>, u64)> {
+    let mut p = RangeCursor { spec, at: 0 };
     let mut out = Vec::new();
     let mut total = 0u64;
-    for part in spec.split(',') {
-        let part = part.trim();
-        let Some((a, b)) = part.split_once('-') else {
-            return Ranges::Unsatisfiable;
-        };
-        let (a, b) = (a.trim(), b.trim());
-        let number = |s: &str| {
-            s.parse::<u64>()
-                .ok()
-                .filter(|_| s.bytes().all(|c| c.is_ascii_digit()))
-        };
-        let (start, end) = if a.is_empty() {
-            let Some(suffix) = number(b) else {
-                return Ranges::Unsatisfiable;
-            };
-            if suffix == 0 {
-                continue;
-            }
-            (size.saturating_sub(suffix), size.saturating_sub(1))
+    loop {
+        p.skip_spaces();
+        let (start, end) = if p.peek() == Some(b'-') {
+            // `-N`: the last N bytes.
+            p.at += 1;
+            let suffix = p.number()?;
+            p.end_of_range()?;
+            (size.saturating_sub(suffix), size)
         } else {
-            let Some(start) = number(a) else {
-                return Ranges::Unsatisfiable;
-            };
-            let end = if b.is_empty() {
-                size.saturating_sub(1)
-            } else {
-                match number(b) {
-                    Some(end) if end >= start => end.min(size.saturating_sub(1)),
-                    _ => return Ranges::Unsatisfiable,
-                }
-            };
-            if start >= size {
-                continue;
+            let start = p.number()?;
+            p.skip_spaces();
+            if p.peek() != Some(b'-') {
+                return None;
             }
-            (start, end)
+            p.at += 1;
+            p.skip_spaces();
+            if matches!(p.peek(), None | Some(b',')) {
+                (start, size)
+            } else {
+                let last = p.number()?;
+                p.end_of_range()?;
+                (start, if last >= size { size } else { last + 1 })
+            }
         };
-        if size == 0 {
-            continue;
+        // `end` is one past the last byte.
+        if start < end {
+            out.push((start, end - 1));
+            total += end - start;
         }
-        total += end - start + 1;
-        out.push((start, end));
+        if p.peek() != Some(b',') {
+            break;
+        }
+        p.at += 1;
     }
-    if out.is_empty() {
-        return Ranges::Unsatisfiable;
+    Some((out, total))
+}
+
+/// nginx's pointer walking a Range header after `bytes=`.
+struct RangeCursor<'a> {
+    spec: &'a [u8],
+    at: usize,
+}
+
+impl RangeCursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.spec.get(self.at).copied()
     }
-    if total > size {
-        return Ranges::Whole;
+
+    fn skip_spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.at += 1;
+        }
     }
-    Ranges::Some(out)
+
+    /// One or more digits, refused past [`MAX_OFFSET`] as nginx's `cutoff`/`cutlim` do.
+    fn number(&mut self) -> Option<u64> {
+        let mut n: u64 = 0;
+        let mut digits = 0;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                .filter(|&n| n <= MAX_OFFSET)?;
+            self.at += 1;
+            digits += 1;
+        }
+        (digits > 0).then_some(n)
+    }
+
+    /// After a range's last number: spaces, then a comma or the end.
+    fn end_of_range(&mut self) -> Option<()> {
+        self.skip_spaces();
+        matches!(self.peek(), None | Some(b',')).then_some(())
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +212,36 @@ mod tests {
             ("bytes=5-2", Ranges::Unsatisfiable),
             ("bytes=abc", Ranges::Unsatisfiable),
             ("bytes=1-x", Ranges::Unsatisfiable),
+            // a range that selects nothing is skipped, not fatal
+            ("bytes=5-2,0-1", Ranges::Some(vec![(0, 1)])),
+            ("bytes=100-,0-1", Ranges::Some(vec![(0, 1)])),
+            ("bytes=-0,0-1", Ranges::Some(vec![(0, 1)])),
+            ("bytes=-0", Ranges::Unsatisfiable),
+            // nginx's syntax: the unit in any case, spaces (not tabs), nothing after `bytes=`
+            ("Bytes=0-4", Ranges::Some(vec![(0, 4)])),
+            ("BYTES=0-4", Ranges::Some(vec![(0, 4)])),
+            ("bytes= 0 - 4 , 6-7", Ranges::Some(vec![(0, 4), (6, 7)])),
+            ("bytes=\t0-4", Ranges::Unsatisfiable),
+            ("bytes=", Ranges::Whole),
+            ("bytes=0-1,", Ranges::Unsatisfiable),
+            ("bytes=0-4;x", Ranges::Unsatisfiable),
+            ("bytes=+1-2", Ranges::Unsatisfiable),
+            (
+                "bytes=0-00000000000000000000000001",
+                Ranges::Some(vec![(0, 1)]),
+            ),
+            // numbers are nginx's off_t: i64::MAX is taken, one more is 416
+            ("bytes=0-9223372036854775807", Ranges::Some(vec![(0, 99)])),
+            ("bytes=0-9223372036854775808", Ranges::Unsatisfiable),
+            ("bytes=0-18446744073709551615", Ranges::Unsatisfiable),
+            ("bytes=0-18446744073709551616", Ranges::Unsatisfiable),
+            ("bytes=0-1234567890123456789012345", Ranges::Unsatisfiable),
+            ("bytes=9223372036854775807-", Ranges::Unsatisfiable),
+            ("bytes=9223372036854775808-", Ranges::Unsatisfiable),
+            ("bytes=-9223372036854775807", Ranges::Some(vec![(0, 99)])),
+            ("bytes=-9223372036854775808", Ranges::Unsatisfiable),
+            ("bytes=-18446744073709551615", Ranges::Unsatisfiable),
+            ("bytes=0-4,9223372036854775808-", Ranges::Unsatisfiable),
         ];
         for (value, want) in cases {
             assert_eq!(&parse_ranges(value.as_bytes(), 100), want, "{value}");

@@ -6,15 +6,18 @@
 //! small, fixed amount of memory.
 
 //!
-//! `path` maps the URI onto the file system, `conditional` decides 304, 412 and which
-//! ranges, `response` builds the answer and streams the file.
+//! `path` maps the URI onto the file system, `open` opens files with or without following
+//! symbolic links (`disable_symlinks`), `conditional` decides 304, 412 and which ranges,
+//! `response` builds the answer and streams the file.
 
 mod conditional;
+mod open;
 mod path;
 mod response;
 
 use std::fs::{File, Metadata};
 use std::io;
+use std::ops::ControlFlow::{self, Break, Continue};
 use std::path::{Path, PathBuf};
 
 use hyper::header::{self, HeaderMap};
@@ -24,7 +27,7 @@ use super::autoindex;
 use super::config::{DocRoot, LocConf};
 use super::log::Level;
 use super::responses::{Body, full};
-use path::{base_dir, file_path, has_symlink};
+use path::file_path;
 use response::file_response;
 
 pub struct StaticRequest<'a> {
@@ -84,22 +87,14 @@ pub fn serve(req: &StaticRequest) -> Outcome {
         );
         return status(404, PathBuf::new(), Some((Level::Error, log)));
     };
-    if conf.disable_symlinks && has_symlink(base_dir(&conf.doc_root), &path) {
-        let log = format!(
-            "open() \"{}\" failed (40: Too many levels of symbolic links)",
-            path.display()
-        );
-        return status(403, path, Some((Level::Error, log)));
-    }
-
     if req.uri.ends_with(b"/") {
         return directory(req, path, get_or_head);
     }
 
     // Open first and ask the open file for its metadata: one path lookup instead of two.
-    let (file, meta) = match open_with_metadata(&path) {
+    let (file, meta) = match open_with_metadata(&path, conf) {
         Ok(pair) => pair,
-        Err(err) => return open_failed(path, &err),
+        Err(err) => return open_failed(path, &err, conf),
     };
     if meta.is_dir() {
         let mut location = format!("{}/", super::uri::escape_path(req.uri));
@@ -119,12 +114,13 @@ pub fn serve(req: &StaticRequest) -> Outcome {
 }
 
 /// The file (None for a directory where the platform cannot open one) and its metadata.
-fn open_with_metadata(path: &Path) -> io::Result<(Option<File>, Metadata)> {
-    match File::open(path) {
+fn open_with_metadata(path: &Path, conf: &LocConf) -> io::Result<(Option<File>, Metadata)> {
+    match open::open(path, conf) {
         Ok(file) => {
             let meta = file.metadata()?;
             Ok((Some(file), meta))
         }
+        Err(err) if open::checks_links(conf) => Err(err),
         Err(err) => match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => Ok((None, meta)),
             _ => Err(err),
@@ -132,17 +128,60 @@ fn open_with_metadata(path: &Path) -> io::Result<(Option<File>, Metadata)> {
     }
 }
 
-fn open_failed(path: PathBuf, err: &io::Error) -> Outcome {
-    let code = match err.kind() {
+/// nginx's status for a failed open: no access, or a link refused (`ELOOP`; `EMLINK` on
+/// FreeBSD), is 403; the rest is 404.
+fn open_status(err: &io::Error) -> u16 {
+    #[cfg(unix)]
+    if matches!(err.raw_os_error(), Some(libc::ELOOP | libc::EMLINK)) {
+        return 403;
+    }
+    match err.kind() {
         io::ErrorKind::PermissionDenied => 403,
         _ => 404,
-    };
+    }
+}
+
+fn open_failed(path: PathBuf, err: &io::Error, conf: &LocConf) -> Outcome {
     let log = format!(
-        "open() \"{}\" failed ({})",
+        "{} \"{}\" failed ({})",
+        open::syscall(conf),
         path.display(),
         super::config::syntax::os_error(err)
     );
-    status(code, path, Some((Level::Error, log)))
+    status(open_status(err), path, Some((Level::Error, log)))
+}
+
+/// An index file under `disable_symlinks`, as nginx's index module tests it: true when it
+/// is a file to redirect to, false to try the next, or the answer; a link refused is 403
+/// without a log line, a path through a link or a non-directory 404 "is not found", no
+/// access 403 "is forbidden".
+fn index_checked(candidate: &Path, conf: &LocConf) -> ControlFlow<Outcome, bool> {
+    let err = match open::open(candidate, conf) {
+        Ok(file) => return Continue(file.metadata().is_ok_and(|m| m.is_file())),
+        Err(err) => err,
+    };
+    let path = candidate.to_path_buf();
+    #[cfg(unix)]
+    match err.raw_os_error() {
+        Some(libc::ELOOP | libc::EMLINK) => return Break(status(403, path, None)),
+        Some(libc::ENOTDIR | libc::ENAMETOOLONG) => {
+            let log = format!(
+                "\"{}\" is not found ({})",
+                path.display(),
+                super::config::syntax::os_error(&err)
+            );
+            return Break(status(404, path, Some((Level::Error, log))));
+        }
+        _ => {}
+    }
+    match err.kind() {
+        io::ErrorKind::NotFound => Continue(false),
+        io::ErrorKind::PermissionDenied => {
+            let log = format!("\"{}\" is forbidden", path.display());
+            Break(status(403, path, Some((Level::Error, log))))
+        }
+        _ => Break(open_failed(path, &err, conf)),
+    }
 }
 
 fn directory(req: &StaticRequest, dir: PathBuf, get_or_head: bool) -> Outcome {
@@ -151,19 +190,32 @@ fn directory(req: &StaticRequest, dir: PathBuf, get_or_head: bool) -> Outcome {
             return Outcome::Redirect(index.as_bytes().to_vec());
         }
         let candidate = dir.join(index);
-        if candidate.is_file() {
+        let is_file = if open::checks_links(req.conf) {
+            match index_checked(&candidate, req.conf) {
+                Continue(is_file) => is_file,
+                Break(refused) => return refused,
+            }
+        } else {
+            candidate.is_file()
+        };
+        if is_file {
             let mut uri = req.uri.to_vec();
             uri.extend_from_slice(index.as_bytes());
             return Outcome::Redirect(uri);
         }
     }
-    match std::fs::metadata(&dir) {
+    let meta = if open::checks_links(req.conf) {
+        open::open(&dir, req.conf).and_then(|file| file.metadata())
+    } else {
+        std::fs::metadata(&dir)
+    };
+    match meta {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
             let log = format!("\"{}\" is not a directory", dir.display());
             return status(404, dir, Some((Level::Error, log)));
         }
-        Err(err) => return open_failed(dir, &err),
+        Err(err) => return open_failed(dir, &err, req.conf),
     }
     // Only GET and HEAD get a listing; a POST falls through to "forbidden", as in nginx.
     if !req.conf.autoindex || !get_or_head {
@@ -184,6 +236,6 @@ fn directory(req: &StaticRequest, dir: PathBuf, get_or_head: bool) -> Outcome {
                 size,
             }
         }
-        Err(err) => open_failed(dir, &err),
+        Err(err) => open_failed(dir, &err, req.conf),
     }
 }

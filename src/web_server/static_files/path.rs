@@ -1,5 +1,6 @@
 //! From URI to file: `root` appends the whole URI, `alias` replaces the location's prefix;
-//! nothing may land outside the folder named, and `disable_symlinks` refuses links.
+//! nothing may land outside the folder named by URI tricks. Symbolic links inside it are
+//! followed unless `disable_symlinks` says otherwise (see `open`).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -48,28 +49,11 @@ fn segment_path(bytes: &[u8]) -> Option<std::borrow::Cow<'_, Path>> {
     std::str::from_utf8(bytes).ok().map(|s| Path::new(s).into())
 }
 
-/// The root of the document tree, for `disable_symlinks` checks.
+/// The root or alias folder itself (`$document_root`, for `disable_symlinks from=`).
 pub(super) fn base_dir(doc_root: &DocRoot) -> &Path {
     match doc_root {
         DocRoot::Root(dir) | DocRoot::Alias { dir, .. } => dir,
     }
-}
-
-/// With `disable_symlinks on`, any symbolic link below the root refuses the request.
-pub(super) fn has_symlink(base: &Path, path: &Path) -> bool {
-    let Ok(rest) = path.strip_prefix(base) else {
-        return false;
-    };
-    let mut current = base.to_path_buf();
-    for component in rest.components() {
-        current.push(component);
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => return true,
-            Ok(_) => {}
-            Err(_) => return false,
-        }
-    }
-    false
 }
 
 #[cfg(test)]
