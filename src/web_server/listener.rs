@@ -97,12 +97,12 @@ impl WebServer {
         let mut bound: HashMap<String, Bound> = HashMap::new();
         let specs = self.config.load().listen_specs();
         for listen in specs {
-            let b = self.clone().bind(&listen).await?;
+            let b = self.clone().bind(&listen)?;
             bound.insert(listen.spec.clone(), b);
         }
         while let Some(message) = control.recv().await {
             match message {
-                Control::Reload => self.reload(&mut bound).await,
+                Control::Reload => self.reload(&mut bound),
                 Control::Stop => break,
                 Control::Refused(why) => {
                     self.config
@@ -132,7 +132,7 @@ impl WebServer {
         Ok(())
     }
 
-    async fn reload(self: &Arc<Self>, bound: &mut HashMap<String, Bound>) {
+    fn reload(self: &Arc<Self>, bound: &mut HashMap<String, Bound>) {
         self.notice("signal 1 (SIGHUP) received, reconfiguring".into());
         let result = {
             let mut context = self.context.lock().unwrap();
@@ -155,7 +155,7 @@ impl WebServer {
             );
         }
         let wanted = config.listen_specs();
-        let fresh = match self.bind_new(&wanted, bound).await {
+        let fresh = match self.bind_new(&wanted, bound) {
             Ok(fresh) => fresh,
             Err(err) => {
                 self.reload_failed(&config.error_log, &err.clone(), err);
@@ -179,14 +179,14 @@ impl WebServer {
     }
 
     /// Bind what is new before swapping, so a port in use fails the reload, not the server.
-    async fn bind_new(
+    fn bind_new(
         self: &Arc<Self>,
         wanted: &[Listen],
         bound: &HashMap<String, Bound>,
     ) -> Result<HashMap<String, Bound>, String> {
         let mut fresh = HashMap::new();
         for listen in wanted.iter().filter(|l| !bound.contains_key(&l.spec)) {
-            match self.clone().bind(listen).await {
+            match self.clone().bind(listen) {
                 Ok(b) => {
                     fresh.insert(listen.spec.clone(), b);
                 }
@@ -213,7 +213,7 @@ impl WebServer {
         });
     }
 
-    async fn bind(self: Arc<Self>, listen: &Listen) -> Result<Bound, String> {
+    fn bind(self: Arc<Self>, listen: &Listen) -> Result<Bound, String> {
         let listener = accept::bind(listen.addr, listen.options).map_err(|err| {
             format!(
                 "bind() to {} failed ({})",
