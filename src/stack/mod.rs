@@ -12,6 +12,7 @@
 pub mod children;
 pub mod ports;
 pub mod serve;
+pub mod signals;
 pub mod startup;
 pub mod supervisor;
 

@@ -7,6 +7,7 @@
 //! who holds it. SIGTERM or Ctrl-C stops the stack in order (web server first), within the
 //! graceful timeout; a second one stops it at once.
 
+use crate::stack::signals::Signals;
 use std::process::{ExitCode, Stdio};
 use std::time::Instant;
 
@@ -149,7 +150,7 @@ async fn run(plan: StackPlan) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut signals = Signals::new();
+    let mut signals = Signals::new(false);
     let (tx, mut heard) = mpsc::unbounded_channel();
     let mut wsgi = match Child::spawn(Process::WsgiServer, plan.wsgi_server_command(), &relay, &tx)
     {
@@ -327,43 +328,5 @@ fn exit_text(status: std::io::Result<std::process::ExitStatus>) -> String {
     match status {
         Ok(status) => status.to_string(),
         Err(err) => err.to_string(),
-    }
-}
-
-/// SIGTERM and SIGINT (Ctrl-C), watched for the whole run so none is missed between two
-/// waits.
-struct Signals {
-    #[cfg(unix)]
-    streams: Vec<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Signals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let streams = [SignalKind::terminate(), SignalKind::interrupt()]
-                .into_iter()
-                .filter_map(|kind| signal(kind).ok())
-                .collect();
-            Signals { streams }
-        }
-        #[cfg(not(unix))]
-        Signals {}
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            if self.streams.is_empty() {
-                return std::future::pending().await;
-            }
-            let waits = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
-            let _ = futures_util::future::select_all(waits).await;
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
     }
 }

@@ -5,6 +5,7 @@
 //! idle tutor uses no CPU. The first frame is drawn before any server or highlighter has
 //! started; they report in when ready.
 
+use crate::stack::signals::Signals;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,7 +163,7 @@ impl Tutor {
             exec,
             rx,
             events: EventStream::new(),
-            signals: Signals::new(),
+            signals: Signals::new(true),
             queue: VecDeque::new(),
             started,
             first_frame,
@@ -306,46 +307,5 @@ fn term_msg(event: TermEvent) -> Option<Msg> {
         TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
         _ => None,
-    }
-}
-
-/// SIGTERM, SIGINT and SIGHUP from outside end the tutor cleanly.
-struct Signals {
-    #[cfg(unix)]
-    streams: Vec<tokio::signal::unix::Signal>,
-}
-
-impl Signals {
-    fn new() -> Signals {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let streams = [
-                SignalKind::terminate(),
-                SignalKind::interrupt(),
-                SignalKind::hangup(),
-            ]
-            .into_iter()
-            .filter_map(|kind| signal(kind).ok())
-            .collect();
-            Signals { streams }
-        }
-        #[cfg(not(unix))]
-        Signals {}
-    }
-
-    async fn recv(&mut self) {
-        #[cfg(unix)]
-        {
-            if self.streams.is_empty() {
-                return std::future::pending().await;
-            }
-            let waits = self.streams.iter_mut().map(|s| Box::pin(s.recv()));
-            let _ = futures_util::future::select_all(waits).await;
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
     }
 }
